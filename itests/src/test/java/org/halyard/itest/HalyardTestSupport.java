@@ -62,6 +62,12 @@ public abstract class HalyardTestSupport {
                 logLevel(LogLevel.WARN),
                 org.ops4j.pax.exam.CoreOptions.systemTimeout(180_000),
                 editConfigurationFilePut("etc/org.ops4j.pax.web.cfg", "org.osgi.service.http.port", port),
+                // free ports for SSH and JMX too, so that containers of parallel builds do not clash
+                editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", Integer.toString(freePort())),
+                editConfigurationFilePut("etc/org.apache.karaf.management.cfg", "rmiRegistryPort",
+                        Integer.toString(freePort())),
+                editConfigurationFilePut("etc/org.apache.karaf.management.cfg", "rmiServerPort",
+                        Integer.toString(freePort())),
                 // the port travels to the container JVM, where the tests read it
                 editConfigurationFilePut("etc/system.properties", PORT_PROPERTY, port),
                 editConfigurationFilePut("etc/system.properties", "halyard.root",
