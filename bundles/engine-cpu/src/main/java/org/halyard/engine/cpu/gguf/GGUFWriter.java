@@ -47,6 +47,38 @@ public final class GGUFWriter {
     private final List<Tensor> tensors = new ArrayList<>();
     private int alignment = GGUFFile.DEFAULT_ALIGNMENT;
 
+    /**
+     * Copies metadata from another file (unsigned 32-bit integers stay UINT32, signed INT32; 64-bit
+     * integers and doubles are not copied). Keys given later replace copied ones.
+     */
+    public GGUFWriter metadataFrom(GGUFFile f, java.util.function.Predicate<String> keep) {
+        for (Map.Entry<String, Object> e : f.metadata().entrySet()) {
+            String k = e.getKey();
+            Object v = e.getValue();
+            if (!keep.test(k)) {
+                continue;
+            }
+            if (v instanceof String s) {
+                string(k, s);
+            } else if (v instanceof Long l && l >= 0 && l <= 0xFFFFFFFFL) {
+                u32(k, l);
+            } else if (v instanceof Integer i) {
+                i32(k, i);
+            } else if (v instanceof Float x) {
+                f32(k, x);
+            } else if (v instanceof Boolean b) {
+                bool(k, b);
+            } else if (v instanceof String[] a) {
+                strings(k, a);
+            } else if (v instanceof float[] a) {
+                f32s(k, a);
+            } else if (v instanceof int[] a) {
+                i32s(k, a);
+            }
+        }
+        return this;
+    }
+
     public GGUFWriter string(String key, String value) {
         metadata.put(key, new Entry(GGUFValueType.STRING, null, value));
         return this;

@@ -23,6 +23,7 @@ public final class Kernels {
     private static final boolean VECTOR = VECTOR_BITS > 0;
     /** Quantised kernels need at least 8 float lanes (a 64-bit load of int8s per vector). */
     private static final boolean VECTOR_QUANT = VECTOR_BITS >= 256;
+    private static final boolean VECTOR_BF16 = VECTOR_QUANT && Boolean.getBoolean("halyard.vector.bf16");
 
     private Kernels() {
     }
@@ -107,9 +108,13 @@ public final class Kernels {
         return s;
     }
 
-    /** BF16 row. */
+    /**
+     * BF16 row. Scalar by default: the vector body's short-to-int widening is not compiled to
+     * SIMD by Java 17 on AVX2 and runs slower than the scalar loop; {@code -Dhalyard.vector.bf16=true}
+     * turns it on (for the speed work).
+     */
     public static float dotBF16(ByteBuffer w, int w0, float[] x, int xOff, int n) {
-        return VECTOR_QUANT && n >= 16 ? VectorKernels.dotBF16(w, w0, x, xOff, n) : dotBF16Scalar(w, w0, x, xOff, n);
+        return VECTOR_BF16 && n >= 16 ? VectorKernels.dotBF16(w, w0, x, xOff, n) : dotBF16Scalar(w, w0, x, xOff, n);
     }
 
     public static float dotBF16Scalar(ByteBuffer w, int w0, float[] x, int xOff, int n) {

@@ -281,6 +281,9 @@ public final class Llama {
                 ws.choiceWeight[t * k + j] /= chosen;
             }
         }
+        if (ws.observer != null) {
+            ws.observer.routed(l, T, ws.routerProbs, ws.choice, ws.choiceWeight);
+        }
         // group the (token, expert) slots by expert: a counting sort
         int[] start = ws.expertStart;
         java.util.Arrays.fill(start, 0, E + 1, 0);

@@ -6,6 +6,24 @@ package org.halyard.engine.cpu.model;
  */
 public final class Workspace {
 
+    /** Sees each mixture-of-experts layer's routing decisions (tests, debugging). */
+    @FunctionalInterface
+    public interface RouterObserver {
+        /**
+         * @param probs {@code [tokens][experts]} the router's softmax
+         * @param choice {@code [tokens][expertsUsed]} the chosen experts
+         * @param weights {@code [tokens][expertsUsed]} their renormalised weights
+         */
+        void routed(int layer, int tokens, float[] probs, int[] choice, float[] weights);
+    }
+
+    RouterObserver observer;
+
+    /** Sets (or with null, removes) the routing observer. */
+    public void observer(RouterObserver o) {
+        this.observer = o;
+    }
+
     private int tokens = -1;
     private int context = -1;
     private int chunks = -1;
