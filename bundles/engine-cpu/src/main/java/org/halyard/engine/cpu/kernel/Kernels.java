@@ -29,9 +29,11 @@ public final class Kernels {
     }
 
     private static int vectorBits() {
-        boolean present = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-        if (!present) {
-            return 0; // the JVM was started without --add-modules jdk.incubator.vector
+        try {
+            // through our own class loader: in OSGi the package must also be wired to the bundle
+            Class.forName("jdk.incubator.vector.FloatVector", false, Kernels.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            return 0; // no --add-modules jdk.incubator.vector, or a framework that does not export it
         }
         String requested = System.getProperty("halyard.vector.bits");
         int preferred = VectorKernels.preferredBits();
