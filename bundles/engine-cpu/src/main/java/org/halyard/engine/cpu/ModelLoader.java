@@ -335,9 +335,11 @@ public final class ModelLoader {
             throw new FormatException(file + ": too large for a JSON file");
         }
         try {
-            return JSON.readTree(file.toFile());
+            return JSON.readTree(Files.readString(file, java.nio.charset.StandardCharsets.UTF_8));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new FormatException(file + ": not valid JSON: " + e.getOriginalMessage());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new FormatException(file + ": not UTF-8 text");
         }
     }
 }

@@ -97,9 +97,13 @@ public final class SafetensorsFile {
             readFully(ch, header, 8);
             JsonNode root;
             try {
-                root = JSON.readTree(header.array());
+                // the format says UTF-8: decode it as such rather than let the parser guess
+                // (a header that looks like UTF-32 made Jackson throw a CharConversionException; fuzzing found it)
+                root = JSON.readTree(new String(header.array(), java.nio.charset.StandardCharsets.UTF_8));
             } catch (JsonProcessingException e) {
                 throw new FormatException(path + ": the safetensors header is not valid JSON: " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new FormatException(path + ": the safetensors header is not valid JSON: " + e.getMessage());
             }
             if (root == null || !root.isObject()) {
                 throw new FormatException(path + ": the safetensors header is not a JSON object");

@@ -403,7 +403,7 @@ public final class Tokenizers {
 
     private static JsonNode parse(Path file, byte[] json) throws FormatException {
         try {
-            JsonNode n = JSON.readTree(json);
+            JsonNode n = JSON.readTree(new String(json, java.nio.charset.StandardCharsets.UTF_8));
             if (n == null || n.isMissingNode()) {
                 throw new FormatException(file + ": empty JSON");
             }
