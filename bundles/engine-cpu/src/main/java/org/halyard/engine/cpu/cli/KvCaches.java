@@ -1,42 +1,29 @@
 package org.halyard.engine.cpu.cli;
 
-import org.halyard.kvcache.api.KvCacheManager;
+import org.halyard.kvcache.impl.KvCacheSettings;
+import org.halyard.kvcache.impl.PagedKvCacheManager;
 
 /**
- * KV Cache++ for the command line: the {@code kvcache} bundle used as a plain library
- * ({@code new PagedKvCacheManager(KvCacheSettings.defaults())}), found on the command line's
- * classpath. Looked up by name so that the engine bundle does not import KV Cache++'s private
- * implementation package: inside Karaf the engine only ever sees the {@code KvSequence}s a
- * scheduler hands it.
+ * KV Cache++ for the command line: the {@code kvcache} bundle used as a plain library, hot tier
+ * only (no off-heap or disk tier, no background checks). The engine bundle does not import this
+ * package (bnd.bnd): inside Karaf the engine sees only the {@code KvSequence}s a scheduler hands
+ * it.
  */
 final class KvCaches {
-
-    static final String MANAGER = "org.halyard.kvcache.impl.PagedKvCacheManager";
-    static final String SETTINGS = "org.halyard.kvcache.impl.KvCacheSettings";
 
     private KvCaches() {
     }
 
-    static KvCacheManager manager() {
-        try {
-            Class<?> settings = Class.forName(SETTINGS);
-            Object defaults = settings.getMethod("defaults").invoke(null);
-            Class<?> manager = Class.forName(MANAGER);
-            return (KvCacheManager) manager.getConstructor(settings).newInstance(defaults);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("KV Cache++ (the kvcache bundle) is not on the classpath: " + e.getMessage());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot create KV Cache++'s manager: " + e, e);
-        }
+    /** A manager whose caches hold up to {@code capacityBytes} of F32 keys and values each. */
+    static PagedKvCacheManager manager(long capacityBytes) {
+        KvCacheSettings s = KvCacheSettings.defaults().withCapacityBytes(capacityBytes).withOffHeapCapacityBytes(0)
+                .withDiskCapacityBytes(0).withCheckIntervalSeconds(0);
+        return new PagedKvCacheManager(s);
     }
 
-    static boolean available() {
-        try {
-            Class.forName(MANAGER);
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
+    /** Bytes of F32 keys and values for {@code tokens} tokens of a model, with a block of slack. */
+    static long bytesFor(org.halyard.kvcache.api.KvLayout layout, int tokens) {
+        return (tokens + 64L) * layout.valuesPerToken() * 4;
     }
 
 }

@@ -22,7 +22,6 @@ import org.halyard.engine.cpu.kernel.WorkerPool;
 import org.halyard.engine.cpu.model.TestModelGenerator;
 import org.halyard.engine.cpu.tensor.GGMLType;
 import org.halyard.kvcache.api.KvCache;
-import org.halyard.kvcache.api.KvCacheManager;
 import org.halyard.kvcache.api.KvCacheSpec;
 import org.halyard.kvcache.api.KvDType;
 
@@ -144,11 +143,11 @@ public final class Main {
         });
         try {
             Model model = ModelLoader.load(source, new WorkerPool(pool, threads));
-            KvCacheManager manager = KvCaches.manager();
-            try {
+            int[] ids = model.tokenizer().encode(prompt, true, true);
+            try (org.halyard.kvcache.impl.PagedKvCacheManager manager = KvCaches.manager(
+                    KvCaches.bytesFor(model.kvLayout(), ids.length + maxTokens))) {
                 KvCache cache = manager.create(new KvCacheSpec(model.info().name(), model.info().version(),
                         model.kvLayout(), KvDType.F32, 0));
-                int[] ids = model.tokenizer().encode(prompt, true, true);
                 Generator.Result r = new Generator(model, cache, chunk).generate(ids, params, maxTokens, stops, s -> {
                     out.print(s);
                     out.flush();
@@ -159,10 +158,6 @@ public final class Main {
                         r.tokens().length, r.decodeNanos() / 1e6,
                         r.tokens().length == 0 ? 0 : r.tokens().length / (r.decodeNanos() / 1e9),
                         r.finish().name().toLowerCase(), threads, Kernels.VECTOR_BITS);
-            } finally {
-                if (manager instanceof AutoCloseable c) {
-                    c.close();
-                }
             }
         } finally {
             pool.shutdownNow();
