@@ -37,6 +37,21 @@ public final class PreTokenizer {
     }
 
     /**
+     * The known pre-tokenizer a tokenizer.json {@code Split} regex stands for, or null. Regexes
+     * from a file are never compiled: a hostile one could backtrack for ever (fuzzing flagged the
+     * compile of file-supplied patterns), so only the expressions of the supported model
+     * families are accepted, as llama.cpp does.
+     */
+    public static String known(String regex) {
+        for (String r : List.of(GPT2, LLAMA3, QWEN2, DIGITS, "\\p{N}+")) {
+            if (r.equals(regex)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The pre-tokenizer of a GGUF {@code tokenizer.ggml.pre} name; unknown names get GPT-2's, as
      * llama.cpp does.
      */

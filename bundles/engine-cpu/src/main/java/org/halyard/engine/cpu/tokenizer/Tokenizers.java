@@ -273,7 +273,13 @@ public final class Tokenizers {
                     case "Split" -> {
                         JsonNode pattern = s.path("pattern");
                         if (pattern.has("Regex")) {
-                            regexes.add(pattern.get("Regex").asText());
+                            String known = PreTokenizer.known(pattern.get("Regex").asText());
+                            if (known == null) {
+                                throw new FormatException(file + ": pre-tokenizer regex "
+                                        + abbreviate(pattern.get("Regex").asText())
+                                        + " is not one this engine knows (GPT-2, Llama 3, Qwen2, digits)");
+                            }
+                            regexes.add(known);
                         } else if (pattern.has("String")) {
                             regexes.add(java.util.regex.Pattern.quote(pattern.get("String").asText()));
                         }
@@ -291,12 +297,7 @@ public final class Tokenizers {
                     }
                 }
             }
-            PreTokenizer pre;
-            try {
-                pre = new PreTokenizer("tokenizer.json", regexes);
-            } catch (java.util.regex.PatternSyntaxException e) {
-                throw new FormatException(file + ": pre-tokenizer regex not supported: " + e.getDescription());
-            }
+            PreTokenizer pre = new PreTokenizer("tokenizer.json", regexes);
             return new Loaded(new ByteLevelBpeTokenizer(tokens, types, ranks, pre, addPrefixSpace,
                     model.path("ignore_merges").asBoolean(false), nfc, bos, eosIds, addBos, unk), template);
         }

@@ -30,9 +30,13 @@ class TokenizerFuzzTest {
         String text = data.consumeRemainingAsString();
         int[] ids = t.encode(text, false, special);
         String back = t.decode(ids, false);
-        // invalid UTF-16 (lone surrogates) cannot survive UTF-8; everything else must (special
-        // tokens parsed out of the text get a SentencePiece space after them, as in llama.cpp)
-        if (!special && text.codePoints().noneMatch(c -> c >= 0xD800 && c <= 0xDFFF) && !back.equals(text)) {
+        // invalid UTF-16 (lone surrogates) cannot survive UTF-8, and a literal ▁ (U+2581) is
+        // SentencePiece's space (fuzzing found that; sentencepiece, HF and llama.cpp agree);
+        // everything else must (special tokens parsed out of the text get a SentencePiece space
+        // after them, as in llama.cpp)
+        boolean exact = !special && text.indexOf('\u2581') < 0
+                && text.codePoints().noneMatch(c -> c >= 0xD800 && c <= 0xDFFF);
+        if (exact && !back.equals(text)) {
             throw new AssertionError("round trip of " + text + " gave " + back);
         }
         StreamDecoder d = t.streamDecoder(false);

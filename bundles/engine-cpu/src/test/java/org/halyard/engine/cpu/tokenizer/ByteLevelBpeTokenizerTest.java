@@ -199,6 +199,9 @@ class ByteLevelBpeTokenizerTest {
         ObjectNode bad = fixture(split(PreTokenizer.GPT2), false);
         ((ObjectNode) bad.get("model").get("vocab")).put("x", -5);
         assertThrows(FormatException.class, () -> load(bad));
+        // a regex from the file is never compiled: only the known families' expressions are taken
+        FormatException regex = assertThrows(FormatException.class, () -> load(fixture(split("(a+)+$"), false)));
+        assertTrue(regex.getMessage().contains("is not one this engine knows"), regex.getMessage());
         assertThrows(FormatException.class, () -> Tokenizers.fromHuggingFaceJson(Path.of("t.json"),
                 "{\"model\": [".getBytes(StandardCharsets.UTF_8), null));
     }
