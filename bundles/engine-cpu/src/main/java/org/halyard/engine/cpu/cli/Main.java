@@ -168,7 +168,11 @@ public final class Main {
     private int modelInfo(Args a) throws Exception {
         ModelSource source = source(a);
         a.finish();
+        Map<String, Long> before = Memory.resident();
+        long t0 = System.nanoTime();
         Model model = ModelLoader.load(source, org.halyard.engine.cpu.kernel.Parallel.SERIAL);
+        long loadNanos = System.nanoTime() - t0;
+        Map<String, Long> loaded = Memory.resident();
         ModelInfo i = model.info();
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("name", i.name());
@@ -187,7 +191,22 @@ public final class Main {
         fields.put("contextLength", i.contextLength());
         fields.put("parameters", i.parameters());
         fields.put("sizeBytes", i.sizeBytes());
+        fields.put("loadMillis", loadNanos / 1_000_000);
         fields.forEach((k, v) -> out.println(k + ": " + v));
+        // one token through every layer touches every weight page: the model's resident cost
+        Map<String, Long> stepped;
+        try (org.halyard.kvcache.impl.PagedKvCacheManager manager = KvCaches.manager(KvCaches.bytesFor(model.kvLayout(), 1))) {
+            KvCache cache = manager.create(new KvCacheSpec(i.name(), i.version(), model.kvLayout(), KvDType.F32, 0));
+            int bos = Math.max(0, model.tokenizer().bos());
+            new Generator(model, cache, 1).generate(new int[] {bos}, SamplingParams.GREEDY, 1, List.of(), x -> { });
+            stepped = Memory.resident();
+        }
+        if (!before.isEmpty()) {
+            out.println("residentMiB (heap used / RSS / RSS anonymous / RSS file-backed):");
+            out.println("  before load:       " + Memory.describe(before));
+            out.println("  after load:        " + Memory.describe(loaded));
+            out.println("  after one token:   " + Memory.describe(stepped));
+        }
         return 0;
     }
 

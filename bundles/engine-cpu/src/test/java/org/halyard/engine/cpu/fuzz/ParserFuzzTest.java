@@ -23,7 +23,7 @@ import org.halyard.engine.cpu.tokenizer.Tokenizers;
  * for real (findings are written next to the seeds):
  *
  * <pre>
- *   JAZZER_FUZZ=1 ./mvnw -B test -pl bundles/engine-cpu -am -Dtest=ParserFuzzTest#gguf \
+ *   JAZZER_FUZZ=1 ./mvnw -B test -pl bundles/engine-cpu -am -Dfuzzing -Dtest=ParserFuzzTest#gguf \
  *       -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_duration=5m
  * </pre>
  */
