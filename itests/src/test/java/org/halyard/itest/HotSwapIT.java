@@ -87,6 +87,11 @@ public class HotSwapIT extends HalyardTestSupport {
             int[] expected = {998, 295, 975, 275, 480, 261, 750, 1003, 2};
             Map<String, KvCache> caches = new ConcurrentHashMap<>();
             AtomicInteger generations = new AtomicInteger();
+            // one generation before the clients start: the reference continuation, and a warm JIT
+            Model first = models.getService();
+            KvCache firstCache = caches.computeIfAbsent(first.info().version(), v -> kv.getService().create(
+                    new KvCacheSpec("hotswap-it", v, first.kvLayout(), KvDType.F32, 0)));
+            assertEquals(Arrays.toString(expected), Arrays.toString(greedy(first, firstCache, prompt, expected.length)));
             List<String> failures = updateWhileRequestsFlow("org.halyard.engine-cpu", () -> {
                 Model model = models.getService(); // the newest; this generation finishes on it
                 KvCacheManager manager = kv.getService();
@@ -216,7 +221,12 @@ public class HotSwapIT extends HalyardTestSupport {
                 return null;
             }));
         }
+        // let the clients get going (the first requests may be slow: a cold JIT)
+        long warm = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         Thread.sleep(1000);
+        while (done.get() == 0 && System.nanoTime() < warm) {
+            Thread.sleep(100);
+        }
         int before = done.get();
         long bundleId = target.getBundleId();
         String out = shell("bundle:update " + bundleId);

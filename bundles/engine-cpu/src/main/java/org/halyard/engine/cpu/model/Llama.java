@@ -1,6 +1,5 @@
 package org.halyard.engine.cpu.model;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.halyard.engine.api.LayerRouting;
 import org.halyard.engine.cpu.kernel.Kernels;
@@ -360,10 +359,5 @@ public final class Llama {
         for (int i = 0; i < n; i++) {
             x[i] += y[i];
         }
-    }
-
-    /** Routing of a step as a mutable list the step fills (for callers that want none). */
-    public static List<LayerRouting> newRoutingList() {
-        return new ArrayList<>();
     }
 }
