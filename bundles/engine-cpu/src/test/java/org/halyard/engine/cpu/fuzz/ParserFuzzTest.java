@@ -24,8 +24,10 @@ import org.halyard.engine.cpu.tokenizer.Tokenizers;
  *
  * <pre>
  *   JAZZER_FUZZ=1 ./mvnw -B test -pl bundles/engine-cpu -am -Dfuzzing -Dtest=ParserFuzzTest#gguf \
- *       -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_duration=5m
+ *       -Dsurefire.failIfNoSpecifiedTests=false
  * </pre>
+ *
+ * Each target runs for its {@code maxDuration}.
  */
 class ParserFuzzTest {
 
