@@ -21,6 +21,12 @@ public final class HalyardMetrics {
     private HalyardMetrics() {
     }
 
+    /**
+     * Service property of the {@code com.codahale.metrics.MetricRegistry} service that holds these
+     * metrics; exporters select it with {@code (halyard.metrics=*)}.
+     */
+    public static final String REGISTRY = "halyard.metrics";
+
     // ---- label keys ------------------------------------------------------------------------
 
     /** The served model's name ({@code gen_ai.request.model} in OpenTelemetry). */
