@@ -71,7 +71,7 @@ class RedactorTest {
         assertTrue(Redactor.find("1 ".repeat(10_000)).size() > 1000, "runs of digits are redacted");
         assertEquals(0, Redactor.find(":".repeat(20_000)).size());
         assertEquals(0, Redactor.find("a@".repeat(10_000)).size());
-        assertEquals(0, Redactor.find("sk-".repeat(5_000)).size());
+        assertEquals(1, Redactor.find("sk-".repeat(5_000)).size(), "one long key-like token");
         assertEquals(0, Redactor.find("password=".repeat(2_000).replace("=", " ")).size());
     }
 }
