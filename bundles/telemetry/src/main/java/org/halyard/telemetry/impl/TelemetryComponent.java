@@ -208,8 +208,8 @@ public class TelemetryComponent implements Telemetry, HealthContributor {
 
     private synchronized void configure(Config config) {
         this.config = config;
-        modes.configure(Arrays.asList(config.modes()));
-        models.configure(Arrays.asList(config.models()));
+        modes.configure(list(config.modes()));
+        models.configure(list(config.models()));
         steps.perLayerExpertLoad(config.expertLoadPerLayer());
         for (ListenerChannel c : channels) {
             c.capacity(Math.max(1, config.listenerQueueRecords()));
@@ -219,6 +219,24 @@ public class TelemetryComponent implements Telemetry, HealthContributor {
         }
         long every = Math.max(1, config.sampleIntervalSeconds());
         sampling = sampler.scheduleWithFixedDelay(this::sampleSafely, 0, every, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The values of a list property: Karaf's {@code .cfg} files give a list as one
+     * comma-separated string, ConfigAdmin and the shell as an array; both work.
+     */
+    static List<String> list(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values != null) {
+            for (String v : values) {
+                for (String part : v.split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     @Deactivate

@@ -3,7 +3,6 @@ package org.halyard.exporter.jsonlog.impl;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -101,8 +100,8 @@ public class JsonLogExporter implements RequestListener, HealthContributor {
     @Modified
     void configure(Config config) throws IOException {
         List<String> unknown = new ArrayList<>();
-        List<PrivacyFilter.Field> fields = PrivacyFilter.parse(config.fields(), unknown);
-        List<PrivacyFilter.Field> hashed = PrivacyFilter.parse(config.hashedFields(), unknown);
+        List<PrivacyFilter.Field> fields = PrivacyFilter.parse(list(config.fields()), unknown);
+        List<PrivacyFilter.Field> hashed = PrivacyFilter.parse(list(config.hashedFields()), unknown);
         if (!unknown.isEmpty()) {
             LOG.warn("JSON request log: ignoring unknown field names {} (nothing unknown is ever written)", unknown);
         }
@@ -125,7 +124,7 @@ public class JsonLogExporter implements RequestListener, HealthContributor {
                 hasher = randomHasher;
             }
         }
-        PrivacyFilter next = new PrivacyFilter(fields, hashed, Arrays.asList(config.attributes()),
+        PrivacyFilter next = new PrivacyFilter(fields, hashed, list(config.attributes()),
                 config.includeText(), config.maxTextChars(), hasher);
         String wantedSink = "stdout".equalsIgnoreCase(config.target()) ? "stdout"
                 : "file:" + resolve(config.path()) + ":" + config.maxFileSizeBytes() + ":" + config.maxFiles();
@@ -142,6 +141,24 @@ public class JsonLogExporter implements RequestListener, HealthContributor {
         if (config.includeText()) {
             LOG.warn("JSON request log: prompt and output text are written (redacted) to {}", sink.describe());
         }
+    }
+
+    /**
+     * The values of a list property: Karaf's {@code .cfg} files give a list as one
+     * comma-separated string, ConfigAdmin and the shell as an array; both work.
+     */
+    static List<String> list(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values != null) {
+            for (String v : values) {
+                for (String part : v.split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     static Path resolve(String path) {

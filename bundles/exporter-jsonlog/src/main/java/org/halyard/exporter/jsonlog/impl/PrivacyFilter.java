@@ -98,7 +98,7 @@ final class PrivacyFilter {
     }
 
     /** Field names from configuration; unknown names are returned in {@code unknown}. */
-    static List<Field> parse(String[] names, Collection<String> unknown) {
+    static List<Field> parse(List<String> names, Collection<String> unknown) {
         List<Field> out = new ArrayList<>();
         for (String n : names) {
             Field f = Field.byJsonName(n);

@@ -57,7 +57,7 @@ class PrivacyFilterTest {
     @Test
     void onlyAllowListedFieldsLeave() throws Exception {
         List<String> unknown = new ArrayList<>();
-        List<PrivacyFilter.Field> fields = PrivacyFilter.parse(new String[] {"request_id", "outcome", "prompt", "secret_sauce"}, unknown);
+        List<PrivacyFilter.Field> fields = PrivacyFilter.parse(JsonLogExporter.list(new String[] {"request_id, outcome", "prompt", "secret_sauce"}), unknown);
         assertEquals(List.of("secret_sauce"), unknown);
         PrivacyFilter f = new PrivacyFilter(fields, List.of(), List.of(), false, 100, HASHER);
         JsonNode n = JSON.readTree(f.line(record("demo", "hello", "world", Map.of())));

@@ -271,7 +271,7 @@ public class OtlpExporter implements RequestListener, HealthContributor {
 
     static Map<String, String> pairs(String[] entries, String what) {
         Map<String, String> m = new LinkedHashMap<>();
-        for (String e : entries) {
+        for (String e : list(entries)) {
             int eq = e.indexOf('=');
             if (eq <= 0) {
                 throw new IllegalArgumentException(what + ": expected name=value, got '" + e + "'");
@@ -279,6 +279,24 @@ public class OtlpExporter implements RequestListener, HealthContributor {
             m.put(e.substring(0, eq).trim(), e.substring(eq + 1).trim());
         }
         return m;
+    }
+
+    /**
+     * The values of a list property: Karaf's {@code .cfg} files give a list as one
+     * comma-separated string, ConfigAdmin and the shell as an array; both work.
+     */
+    static List<String> list(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values != null) {
+            for (String v : values) {
+                for (String part : v.split(",")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Forces the pending metrics and spans out now (tests, shutdown). */
