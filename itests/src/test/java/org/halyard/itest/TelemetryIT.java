@@ -177,5 +177,79 @@ public class TelemetryIT extends HalyardTestSupport {
         assertStillServing();
         features.installFeature("halyard-exporter-otlp");
         await("exporter/otlp back in /health", () -> get("/health").body().contains("exporter/otlp"));
+
+        // switch OTLP on, live, towards a collector stand-in: the embedded SDK exports from inside
+        // the container (the unit tests decode what it sends)
+        try (CollectorStub collector = new CollectorStub()) {
+            shell("config:property-set -p org.halyard.exporter.otlp endpoint http://127.0.0.1:" + collector.port());
+            shell("config:property-set -p org.halyard.exporter.otlp exportIntervalSeconds 1");
+            shell("config:property-set -p org.halyard.exporter.otlp enabled true");
+            await("spans and metrics at the collector", () -> {
+                record("it-otlp", null);
+                return collector.paths.contains("/v1/traces") && collector.paths.contains("/v1/metrics");
+            });
+            shell("config:property-set -p org.halyard.exporter.otlp enabled false");
+        }
+        assertStillServing();
+    }
+
+    /** Accepts OTLP/HTTP posts on a free port and answers 200, remembering the paths. */
+    static final class CollectorStub implements AutoCloseable {
+        final java.util.Set<String> paths = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final java.net.ServerSocket server = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress());
+        private final Thread thread = new Thread(this::serve, "otlp-collector-stub");
+
+        CollectorStub() throws java.io.IOException {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        private void serve() {
+            while (!server.isClosed()) {
+                try (java.net.Socket s = server.accept()) {
+                    s.setSoTimeout(5000);
+                    java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
+                    java.io.OutputStream out = s.getOutputStream();
+                    String line;
+                    while ((line = readLine(in)) != null && !line.isEmpty()) {
+                        paths.add(line.split(" ")[1]);
+                        int length = 0;
+                        String h;
+                        while ((h = readLine(in)) != null && !h.isEmpty()) {
+                            if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                                length = Integer.parseInt(h.substring(15).trim());
+                            }
+                        }
+                        in.readFully(new byte[length]);
+                        out.write("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // closed, or a client went away: take the next connection
+                }
+            }
+        }
+
+        private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
+            StringBuilder b = new StringBuilder();
+            int c;
+            while ((c = in.read()) != -1 && c != '\n') {
+                if (c != '\r') {
+                    b.append((char) c);
+                }
+            }
+            return c == -1 && b.length() == 0 ? null : b.toString();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            server.close();
+        }
     }
 }
