@@ -181,13 +181,22 @@ public class TelemetryIT extends HalyardTestSupport {
         // switch OTLP on, live, towards a collector stand-in: the embedded SDK exports from inside
         // the container (the unit tests decode what it sends)
         try (CollectorStub collector = new CollectorStub()) {
-            shell("config:property-set -p org.halyard.exporter.otlp endpoint http://127.0.0.1:" + collector.port());
-            shell("config:property-set -p org.halyard.exporter.otlp exportIntervalSeconds 1");
-            shell("config:property-set -p org.halyard.exporter.otlp enabled true");
-            await("spans and metrics at the collector", () -> {
-                record("it-otlp", null);
-                return collector.paths.contains("/v1/traces") && collector.paths.contains("/v1/metrics");
-            });
+            // one update: quick successive updates of a PID backed by an etc/ file race with Felix
+            // FileInstall writing the file back and reading it again
+            shell("config:edit org.halyard.exporter.otlp\n"
+                    + "config:property-set endpoint http://127.0.0.1:" + collector.port() + "\n"
+                    + "config:property-set exportIntervalSeconds 1\n"
+                    + "config:property-set enabled true\n"
+                    + "config:update");
+            try {
+                await("spans and metrics at the collector", () -> {
+                    record("it-otlp", null);
+                    return collector.paths.contains("/v1/traces") && collector.paths.contains("/v1/metrics");
+                });
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; collector saw " + collector.paths + "; config "
+                        + shell("config:property-list -p org.halyard.exporter.otlp") + "; health " + get("/health").body());
+            }
             shell("config:property-set -p org.halyard.exporter.otlp enabled false");
         }
         assertStillServing();
@@ -211,28 +220,40 @@ public class TelemetryIT extends HalyardTestSupport {
 
         private void serve() {
             while (!server.isClosed()) {
-                try (java.net.Socket s = server.accept()) {
-                    s.setSoTimeout(5000);
-                    java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
-                    java.io.OutputStream out = s.getOutputStream();
-                    String line;
-                    while ((line = readLine(in)) != null && !line.isEmpty()) {
-                        paths.add(line.split(" ")[1]);
-                        int length = 0;
-                        String h;
-                        while ((h = readLine(in)) != null && !h.isEmpty()) {
-                            if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
-                                length = Integer.parseInt(h.substring(15).trim());
-                            }
-                        }
-                        in.readFully(new byte[length]);
-                        out.write("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
-                                .getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                    }
-                } catch (java.io.IOException | RuntimeException e) {
-                    // closed, or a client went away: take the next connection
+                try {
+                    java.net.Socket s = server.accept();
+                    // a connection each: the SDK's metric and span exporters keep their own open
+                    Thread t = new Thread(() -> answer(s), "otlp-collector-stub-connection");
+                    t.setDaemon(true);
+                    t.start();
+                } catch (java.io.IOException e) {
+                    // closed
                 }
+            }
+        }
+
+        private void answer(java.net.Socket socket) {
+            try (java.net.Socket s = socket) {
+                s.setSoTimeout(30_000);
+                java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
+                java.io.OutputStream out = s.getOutputStream();
+                String line;
+                while ((line = readLine(in)) != null && !line.isEmpty()) {
+                    paths.add(line.split(" ")[1]);
+                    int length = 0;
+                    String h;
+                    while ((h = readLine(in)) != null && !h.isEmpty()) {
+                        if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                            length = Integer.parseInt(h.substring(15).trim());
+                        }
+                    }
+                    in.readFully(new byte[length]);
+                    out.write("HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // the client went away
             }
         }
 
