@@ -20,6 +20,7 @@ import org.halyard.kvcache.api.KvCheck;
 import org.halyard.kvcache.api.KvDType;
 import org.halyard.kvcache.api.KvUsage;
 import org.halyard.kvcache.impl.kernel.Vectors;
+import org.halyard.kvcache.impl.tier.DataDirectory;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -89,6 +90,9 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     private volatile ScheduledFuture<?> checks;
     /** The last failed check per cache name, until a check passes. */
     private final Map<String, KvCheck> failedChecks = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Where caches created now keep their disk tier; earlier ones stay until the manager closes. */
+    private volatile DataDirectory dataDirectory;
+    private final List<DataDirectory> dataDirectories = new CopyOnWriteArrayList<>();
 
     @Activate
     public PagedKvCacheManager(Config config) {
@@ -103,9 +107,18 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             t.setDaemon(true);
             return t;
         });
+        this.dataDirectory = newDataDirectory(settings.dataDirectory());
         scheduleChecks(settings.checkIntervalSeconds());
         LOG.info("KV Cache++ ready: {}-token blocks, {} MiB hot per cache, kernels {}", settings.blockSizeTokens(),
                 settings.capacityBytes() >> 20, Vectors.describe());
+    }
+
+    /** Removes what earlier runs left in a data directory and opens this manager's folder there. */
+    private DataDirectory newDataDirectory(Path root) {
+        DataDirectory.removeStale(root);
+        DataDirectory d = new DataDirectory(root);
+        dataDirectories.add(d);
+        return d;
     }
 
     static KvCacheSettings settings(Config c) {
@@ -133,6 +146,16 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
                     c.setCapacityBytes(next.capacityBytes());
                 }
             }
+        }
+        if (next.offHeapCapacityBytes() != previous.offHeapCapacityBytes()
+                || next.diskCapacityBytes() != previous.diskCapacityBytes()
+                || next.offloadCachedBlocks() != previous.offloadCachedBlocks()) {
+            for (PagedKvCache c : caches) {
+                c.setTiers(next.offHeapCapacityBytes(), next.diskCapacityBytes(), next.offloadCachedBlocks());
+            }
+        }
+        if (!next.dataDirectory().equals(previous.dataDirectory())) {
+            dataDirectory = newDataDirectory(next.dataDirectory());
         }
         if (next.checkIntervalSeconds() != previous.checkIntervalSeconds()) {
             scheduleChecks(next.checkIntervalSeconds());
@@ -173,7 +196,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     @Override
     public KvCache create(KvCacheSpec spec) {
         PagedKvCache[] holder = new PagedKvCache[1];
-        PagedKvCache cache = new PagedKvCache(spec, settings, () -> caches.remove(holder[0]));
+        PagedKvCache cache = new PagedKvCache(spec, settings, dataDirectory, false, () -> caches.remove(holder[0]));
         holder[0] = cache;
         cache.ownCapacity = spec.capacityBytes();
         caches.add(cache);
@@ -201,6 +224,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             c.close();
         }
         caches.clear();
+        dataDirectories.forEach(DataDirectory::close);
     }
 
     @Override
@@ -219,8 +243,12 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             a.put("usedBytes", Long.toString(u.usedBytes()));
             a.put("cachedBytes", Long.toString(u.cachedBytes()));
             a.put("capacityBytes", Long.toString(u.capacityBytes()));
+            PagedKvCache.TierStats t = c.tierStats();
             a.put("offHeapBytes", Long.toString(u.offHeapBytes()));
+            a.put("offHeapCapacityBytes", Long.toString(t.offHeapCapacity()));
             a.put("diskBytes", Long.toString(u.diskBytes()));
+            a.put("diskCapacityBytes", Long.toString(t.diskCapacity()));
+            a.put("diskFiles", Integer.toString(t.diskFiles()));
             a.put("sequences", Integer.toString(u.sequences()));
             a.put("prefixHitRate", String.format(Locale.ROOT, "%.3f", u.prefixHitRate()));
             a.put("drops", Long.toString(u.drops()));
