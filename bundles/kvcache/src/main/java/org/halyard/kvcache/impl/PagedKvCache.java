@@ -238,6 +238,7 @@ public final class PagedKvCache implements KvCache {
 
     /** Commits slots; see {@link KvSequence#commit}. Full blocks are sealed and published. */
     void commit(PagedKvSequence s, int[] tokens, int off, int count) {
+        Block[] table = s.table; // before the validity check: a drop empties the table after invalidating
         s.checkValid();
         Objects.checkFromIndexSize(off, count, tokens.length);
         int length = s.lengthUnchecked();
@@ -246,7 +247,6 @@ public final class PagedKvCache implements KvCache {
                     + ": sequence " + s.id() + " has " + s.capacityUnchecked() + " allocated");
         }
         boolean prefix = s.options().usePrefixCache();
-        Block[] table = s.table;
         List<Block> full = new ArrayList<>();
         List<BlockData> sealed = new ArrayList<>();
         List<BlockHash> hashes = new ArrayList<>();
