@@ -78,6 +78,8 @@ public final class PagedKvCache implements KvCache {
     private final boolean ownsDataDirectory;
     /** Created when the first block goes to disk. */
     private DiskTier disk;
+    /** The last check that failed, until one passes. */
+    private volatile KvCheck lastFailedCheck;
     /** The capacity the creator asked for (0: the manager's default, which follows its config). */
     volatile long ownCapacity;
 
@@ -491,10 +493,13 @@ public final class PagedKvCache implements KvCache {
             lock.unlock();
         }
         if (problems.isEmpty()) {
+            lastFailedCheck = null;
             return new KvCheck(true, List.of(), false);
         }
         drop("a consistency check failed: " + problems.get(0));
-        return new KvCheck(false, problems, true);
+        KvCheck failed = new KvCheck(false, problems, true);
+        lastFailedCheck = failed;
+        return failed;
     }
 
     @Override
@@ -518,6 +523,11 @@ public final class PagedKvCache implements KvCache {
             dataDirectory.close();
         }
         onClose.run();
+    }
+
+    /** The last check that failed (the cache was dropped then), or null once one passes. */
+    KvCheck lastFailedCheck() {
+        return lastFailedCheck;
     }
 
     boolean closed() {

@@ -88,8 +88,6 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     private final ScheduledExecutorService checker;
     private volatile KvCacheSettings settings;
     private volatile ScheduledFuture<?> checks;
-    /** The last failed check per cache name, until a check passes. */
-    private final Map<String, KvCheck> failedChecks = new java.util.concurrent.ConcurrentHashMap<>();
     /** Where caches created now keep their disk tier; earlier ones stay until the manager closes. */
     private volatile DataDirectory dataDirectory;
     private final List<DataDirectory> dataDirectories = new CopyOnWriteArrayList<>();
@@ -179,10 +177,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             try {
                 KvCheck r = c.check();
                 results.add(r);
-                if (r.consistent()) {
-                    failedChecks.remove(c.spec().name());
-                } else {
-                    failedChecks.put(c.spec().name(), r);
+                if (!r.consistent()) {
                     LOG.error("KV cache {} failed its consistency check and was dropped: {}", c.spec().name(),
                             r.problems());
                 }
@@ -252,7 +247,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             a.put("sequences", Integer.toString(u.sequences()));
             a.put("prefixHitRate", String.format(Locale.ROOT, "%.3f", u.prefixHitRate()));
             a.put("drops", Long.toString(u.drops()));
-            KvCheck failed = failedChecks.get(c.spec().name());
+            KvCheck failed = c.lastFailedCheck();
             String detail = String.format(Locale.ROOT, "%d sequences, %.1f of %.1f MiB hot used, hit rate %.1f%%",
                     u.sequences(), u.usedBytes() / 1048576.0, u.capacityBytes() / 1048576.0,
                     100 * u.prefixHitRate());
