@@ -23,7 +23,7 @@ import org.halyard.kvcache.impl.tier.DataDirectory;
  *   (add -Dbench.args=-Dhalyard.vector.bits=0 for the scalar kernels)
  * </pre>
  *
- * Time to first token with a cached prefix needs a model: see {@code PrefixCacheTtftBenchmark}
+ * Time to first token with a cached prefix needs a model: see {@code PrefixCacheBenchmark}
  * in itests.
  */
 public final class KvCacheBenchmark {
