@@ -69,6 +69,8 @@ public final class PagedKvCache implements KvCache {
     private long drops;
     private long offloads;
     private long promotions;
+    private long tierFailures;
+    private long lastTierFailureNanos;
     private volatile boolean closed;
 
     private long offHeapCapacity;
@@ -398,7 +400,13 @@ public final class PagedKvCache implements KvCache {
             return true;
         } catch (IOException | OutOfMemoryError | RuntimeException e) {
             // direct memory past -XX:MaxDirectMemorySize, a full disk: the block stays where it is
-            LOG.warn("KV cache {}: could not move {} to {}: {}", spec.name(), b, tier, e.toString());
+            tierFailures++;
+            lastTierFailureNanos = System.nanoTime();
+            // a broken disk fails every move: log the 1st, 2nd, 4th, 8th ... not every one
+            if (Long.bitCount(tierFailures) == 1) {
+                LOG.warn("KV cache {}: could not move {} to {} ({} such failures so far): {}", spec.name(), b, tier,
+                        tierFailures, e.toString());
+            }
             return false;
         }
     }
@@ -566,7 +574,8 @@ public final class PagedKvCache implements KvCache {
         try {
             return new TierStats(pool.hotCapacity, pool.held(Tier.HOT), offHeapCapacity, pool.held(Tier.OFF_HEAP),
                     diskCapacity, pool.held(Tier.DISK), disk == null ? 0 : disk.files(),
-                    disk == null ? 0 : disk.fileBytes(), offloads, promotions);
+                    disk == null ? 0 : disk.fileBytes(), offloads, promotions, tierFailures,
+                    tierFailures == 0 ? Long.MAX_VALUE : System.nanoTime() - lastTierFailureNanos);
         } finally {
             lock.unlock();
         }
@@ -577,9 +586,12 @@ public final class PagedKvCache implements KvCache {
      *
      * @param offloads blocks moved down a tier since creation
      * @param promotions blocks brought back to the hot tier by a prefix hit since creation
+     * @param failures moves that failed (no direct memory, a disk error) since creation
+     * @param nanosSinceFailure how long ago the last of them was; {@code Long.MAX_VALUE} for never
      */
     record TierStats(long hotCapacity, long hotBytes, long offHeapCapacity, long offHeapBytes, long diskCapacity,
-            long diskBytes, int diskFiles, long diskFileBytes, long offloads, long promotions) {
+            long diskBytes, int diskFiles, long diskFileBytes, long offloads, long promotions, long failures,
+            long nanosSinceFailure) {
     }
 
     // ---- helpers ----

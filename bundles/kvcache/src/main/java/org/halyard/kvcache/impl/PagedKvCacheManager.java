@@ -244,6 +244,9 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             a.put("diskBytes", Long.toString(u.diskBytes()));
             a.put("diskCapacityBytes", Long.toString(t.diskCapacity()));
             a.put("diskFiles", Integer.toString(t.diskFiles()));
+            a.put("offloads", Long.toString(t.offloads()));
+            a.put("promotions", Long.toString(t.promotions()));
+            a.put("tierFailures", Long.toString(t.failures()));
             a.put("sequences", Integer.toString(u.sequences()));
             a.put("prefixHitRate", String.format(Locale.ROOT, "%.3f", u.prefixHitRate()));
             a.put("drops", Long.toString(u.drops()));
@@ -251,9 +254,16 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             String detail = String.format(Locale.ROOT, "%d sequences, %.1f of %.1f MiB hot used, hit rate %.1f%%",
                     u.sequences(), u.usedBytes() / 1048576.0, u.capacityBytes() / 1048576.0,
                     100 * u.prefixHitRate());
-            all.add(failed == null ? new Health("kvcache/" + c.spec().name(), Health.Status.UP, true, detail, a)
-                    : new Health("kvcache/" + c.spec().name(), Health.Status.DEGRADED, true,
-                            "dropped after a failed consistency check: " + failed.problems().get(0), a));
+            String component = "kvcache/" + c.spec().name();
+            if (failed != null) {
+                all.add(new Health(component, Health.Status.DEGRADED, true,
+                        "dropped after a failed consistency check: " + failed.problems().get(0), a));
+            } else if (t.nanosSinceFailure() < TimeUnit.MINUTES.toNanos(5)) {
+                all.add(new Health(component, Health.Status.DEGRADED, true, detail + "; blocks could not move to"
+                        + " off-heap memory or disk in the last 5 minutes (see the log)", a));
+            } else {
+                all.add(new Health(component, Health.Status.UP, true, detail, a));
+            }
         }
         return all;
     }

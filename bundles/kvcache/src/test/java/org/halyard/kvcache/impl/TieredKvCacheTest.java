@@ -209,6 +209,28 @@ class TieredKvCacheTest {
     }
 
     @Test
+    void aDiskThatFailsCostsCachedBlocksNotRequestsAndShowsInHealth() throws IOException {
+        Path notADirectory = dir.resolve("file");
+        Files.writeString(notADirectory, "in the way");
+        try (PagedKvCacheManager m = new PagedKvCacheManager(Fixtures.settings(F32_BLOCK_BYTES)
+                .withOffHeapCapacityBytes(0).withDiskCapacityBytes(1 << 20).withDataDirectory(notADirectory))) {
+            PagedKvCache c = (PagedKvCache) m.create(Fixtures.spec("v1"));
+            KvSequence a = c.open("a", range(0, 4), f32());
+            prefill(c, a, range(0, 4));
+            c.release(a);
+            KvSequence b = c.open("b", range(50, 54), f32()); // a's block cannot go to disk: forgotten
+            prefill(c, b, range(50, 54));
+            assertEquals(1, c.usage().evictions());
+            assertEquals(1, c.tierStats().failures());
+            var h = m.health().stream().filter(x -> x.component().equals("kvcache/test")).findFirst().orElseThrow();
+            assertEquals(org.halyard.core.api.Health.Status.DEGRADED, h.status());
+            assertTrue(h.detail().contains("could not move"), h.detail());
+            assertEquals("1", h.attributes().get("tierFailures"));
+            assertTrue(c.check().consistent(), () -> c.check().problems().toString());
+        }
+    }
+
+    @Test
     void aNewManagerRemovesWhatEarlierRunsLeftButNotWhatALiveOneHolds() throws IOException {
         Path stale = dir.resolve("kv-stale");
         Files.createDirectories(stale.resolve("demo-0"));
