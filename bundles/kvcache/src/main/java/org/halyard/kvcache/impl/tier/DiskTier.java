@@ -1,12 +1,12 @@
 package org.halyard.kvcache.impl.tier;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -14,8 +14,8 @@ import java.util.Set;
 import org.halyard.kvcache.impl.block.BlockData;
 
 /**
- * The disk tier of one cache: sealed blocks in slots of memory-mapped segment files, read in
- * place through the mapping. A segment holds slots of one size (one block type) and is written
+ * The disk tier of one cache: sealed blocks in slots of memory-mapped segment files, written
+ * through the file's channel and read in place through a read-only mapping. A segment holds slots of one size (one block type) and is written
  * front to back; a slot is never written twice, and a segment file is deleted as soon as none of
  * its slots is live. So a reader that still holds a moved block's old mapping reads what it always
  * read (Linux keeps an unlinked file's pages while they are mapped), and released sequences leave
@@ -39,22 +39,35 @@ public final class DiskTier {
     private final Set<Segment> segments = new LinkedHashSet<>();
     private int nextSegment;
 
-    /** One segment file. */
+    /** One segment file: written through its channel, read through its mapping. */
     static final class Segment {
         final Path file;
         final int slotBytes;
         final int slots;
+        final FileChannel channel;
         final MappedByteBuffer map;
         int written;
         int live;
 
-        Segment(Path file, int slotBytes, int slots, MappedByteBuffer map) {
+        Segment(Path file, int slotBytes, int slots, FileChannel channel, MappedByteBuffer map) {
             this.file = file;
             this.slotBytes = slotBytes;
             this.slots = slots;
+            this.channel = channel;
             this.map = map;
         }
+
+        void close() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing left to do with it
+            }
+        }
     }
+
+    /** Serialised block on its way to a file (the tier is used under the cache's lock only). */
+    private ByteBuffer staging = ByteBuffer.allocateDirect(0);
 
     /** A block's place on disk. */
     public static final class Slot {
@@ -83,7 +96,12 @@ public final class DiskTier {
         this.dir = dir;
     }
 
-    /** Writes a sealed block into a fresh slot. */
+    /**
+     * Writes a sealed block into a fresh slot. The bytes go through the file channel (one
+     * positional write into the page cache) rather than through the mapping, whose first touch of
+     * each page of a sparse file would fault and allocate page by page; reads then find the pages
+     * in the page cache through the mapping.
+     */
     public Slot store(BlockData sealed) throws IOException {
         int bytes = (int) sealed.bytes();
         Segment s = filling.get(bytes);
@@ -91,24 +109,36 @@ public final class DiskTier {
             s = newSegment(bytes);
             filling.put(bytes, s);
         }
-        int index = s.written++;
-        ByteBuffer view = s.map.slice(index * bytes, bytes);
-        sealed.copyTo(view);
+        int index = s.written;
+        if (staging.capacity() < bytes) {
+            staging = ByteBuffer.allocateDirect(bytes);
+        }
+        ByteBuffer out = staging.duplicate().clear().limit(bytes);
+        sealed.copyTo(out);
+        long at = (long) index * bytes;
+        while (out.hasRemaining()) {
+            at += s.channel.write(out, at);
+        }
+        s.written++;
         s.live++;
-        return new Slot(s, index, view);
+        return new Slot(s, index, s.map.slice(index * bytes, bytes));
     }
 
     private Segment newSegment(int slotBytes) throws IOException {
         int slots = (int) Math.max(1, Math.min(MAX_SLOTS, SEGMENT_BYTES / slotBytes));
         Path file = dir.resolve(String.format("seg-%04d-%d.kv", nextSegment++, slotBytes));
-        MappedByteBuffer map;
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength((long) slots * slotBytes); // sparse until written
-            map = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, (long) slots * slotBytes);
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, 0, (long) slots * slotBytes);
+            Segment s = new Segment(file, slotBytes, slots, channel, map);
+            segments.add(s);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            Files.deleteIfExists(file);
+            throw e;
         }
-        Segment s = new Segment(file, slotBytes, slots, map);
-        segments.add(s);
-        return s;
     }
 
     /** The slot's block left the tier: its segment file goes when nothing in it is live. */
@@ -123,6 +153,7 @@ public final class DiskTier {
             if (filling.get(s.slotBytes) == s) {
                 filling.remove(s.slotBytes);
             }
+            s.close();
             delete(s.file);
         }
     }
@@ -130,6 +161,7 @@ public final class DiskTier {
     /** Deletes every segment file. */
     public void clear() {
         for (Segment s : segments) {
+            s.close();
             delete(s.file);
         }
         segments.clear();
