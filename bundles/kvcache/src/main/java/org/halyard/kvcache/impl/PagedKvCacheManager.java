@@ -88,6 +88,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     private final ScheduledExecutorService checker;
     private volatile KvCacheSettings settings;
     private volatile ScheduledFuture<?> checks;
+    private volatile boolean closed;
     /** Where caches created now keep their disk tier; earlier ones stay until the manager closes. */
     private volatile DataDirectory dataDirectory;
     private final List<DataDirectory> dataDirectories = new CopyOnWriteArrayList<>();
@@ -190,6 +191,9 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
 
     @Override
     public KvCache create(KvCacheSpec spec) {
+        if (closed) {
+            throw new IllegalStateException("the KV cache manager is closed");
+        }
         PagedKvCache[] holder = new PagedKvCache[1];
         PagedKvCache cache = new PagedKvCache(spec, settings, dataDirectory, false, () -> caches.remove(holder[0]));
         holder[0] = cache;
@@ -214,6 +218,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     @Deactivate
     @Override
     public void close() {
+        closed = true;
         checker.shutdownNow();
         for (PagedKvCache c : caches) {
             c.close();

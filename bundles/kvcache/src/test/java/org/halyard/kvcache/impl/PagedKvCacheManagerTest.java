@@ -46,6 +46,7 @@ class PagedKvCacheManagerTest {
         m.close();
         assertFalse(s.valid(), "the bundle going away invalidates every sequence");
         assertTrue(m.caches().isEmpty());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> m.create(Fixtures.spec("v2")));
     }
 
     @Test
