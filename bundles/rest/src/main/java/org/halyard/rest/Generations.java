@@ -583,8 +583,10 @@ public class Generations {
             this.tokenizer = tokenizer;
         }
 
+        /** The token's text as it appears in the output (with its leading space); control tokens by name. */
         String text(int token) {
-            return tokenizer.decode(new int[] {token}, false);
+            byte[] b = tokenizer.tokenBytes(token);
+            return b.length == 0 ? tokenizer.tokenText(token) : new String(b, java.nio.charset.StandardCharsets.UTF_8);
         }
 
         List<Integer> bytes(int token) {
