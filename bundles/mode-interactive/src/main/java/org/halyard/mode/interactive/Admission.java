@@ -142,8 +142,11 @@ final class Admission {
             throw overload("The " + mode + " mode is at capacity (" + inFlight.get() + " requests in flight" + who
                     + "); retry after the Retry-After interval.", load);
         }
-        if (load.waiting() >= Math.max(1, (long) Math.floor(limits.maxQueuedRequests() * share))) {
-            throw overload("The " + mode + " queue is full (" + load.waiting() + " requests waiting" + who
+        // requests that just arrived wait for the next step even when the batch has room: only
+        // those beyond the free running slots are queued
+        long queued = load.waiting() - Math.max(0, limits.maxRunning() - load.running());
+        if (queued >= Math.max(1, (long) Math.floor(limits.maxQueuedRequests() * share))) {
+            throw overload("The " + mode + " queue is full (" + queued + " requests waiting" + who
                     + "); retry after the Retry-After interval.", load);
         }
         if (load.waitingTokens() + r.promptLength() > limits.maxQueuedTokens() * share && load.waiting() > 0) {

@@ -39,6 +39,7 @@ class AdmissionTest {
         final List<GenerationRequest> submitted = new ArrayList<>();
         final List<CompletableFuture<Completion>> futures = new ArrayList<>();
         int waiting;
+        int running;
         long waitingTokens;
 
         @Override
@@ -64,7 +65,7 @@ class AdmissionTest {
 
         @Override
         public SchedulerLoad load(String model, PriorityClass priority) {
-            return new SchedulerLoad(priority, 0, waiting, waitingTokens, 0, 1000);
+            return new SchedulerLoad(priority, running, waiting, waitingTokens, 0, 1000);
         }
     }
 
@@ -155,9 +156,14 @@ class AdmissionTest {
 
     @Test
     void fullQueuesRefuseWithOverload() {
-        scheduler.waiting = 2;
+        // maxRunning 4, maxQueued 2: waiting requests that fit free running slots do not count
+        scheduler.waiting = 5;
+        admit(req(5).build());
+        scheduler.running = 3;
+        scheduler.waiting = 3; // 2 beyond the one free slot
         RejectedException e = assertThrows(RejectedException.class, () -> admit(req(5).build()));
         assertEquals(Reason.OVERLOAD, e.reason());
+        scheduler.running = 0;
         scheduler.waiting = 1;
         scheduler.waitingTokens = 999;
         e = assertThrows(RejectedException.class, () -> admit(req(5).build()));
