@@ -155,7 +155,7 @@ class AdmissionTest {
     }
 
     @Test
-    void fullQueuesRefuseWithOverload() {
+    void fullQueuesRefuseWithOverload() throws Exception {
         // maxRunning 4, maxQueued 2: waiting requests that fit free running slots do not count
         scheduler.waiting = 5;
         admit(req(5).build());
