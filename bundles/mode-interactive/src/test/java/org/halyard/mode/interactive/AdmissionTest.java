@@ -207,7 +207,7 @@ class AdmissionTest {
     @Test
     void aRefusedRequestGivesItsQuotaBack() throws Exception {
         Quota q = new Quota(0, 1, 0);
-        scheduler.waiting = 5;
+        scheduler.waiting = 10;
         assertThrows(RejectedException.class, () -> admit(req(5).tenant("z").quota(q).build()));
         scheduler.waiting = 0;
         admit(req(5).tenant("z").quota(q).build());
