@@ -37,8 +37,8 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.core-api", "org.halyard.kvcache-api", "org.halyard.engine-api",
             "org.halyard.serving-api", "org.halyard.safety-api", "org.halyard.retrieval-api",
             "org.halyard.tool-api", "org.halyard.telemetry-api", "org.halyard.checkpoint-api",
-            "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive", "org.halyard.rest",
-            "org.halyard.shell");
+            "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
+            "org.halyard.rest", "org.halyard.shell");
 
     @Inject
     private FeaturesService features;
