@@ -174,12 +174,14 @@ final class Sequence implements SequenceState, GenerationHandle {
         Completion c = new Completion(request.requestId(), reason, text.toString(),
                 new Usage(promptLength, length - promptLength, Math.max(0, cachedTokens)), queue, ttft,
                 Duration.ofNanos(now - submittedNanos), preemptions, Optional.ofNullable(error));
+        // the handle first: whoever counts requests in flight (a serving mode) must see this one
+        // end before its client does, or the client's next request may find it still counted
+        completion.complete(c);
         try {
             listener.onComplete(c);
         } catch (RuntimeException | LinkageError e) {
             EngineLoop.LOG.warn("Listener of {} failed on completion", request.requestId(), e);
         }
-        completion.complete(c);
         return c;
     }
 
