@@ -38,7 +38,7 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.serving-api", "org.halyard.safety-api", "org.halyard.retrieval-api",
             "org.halyard.tool-api", "org.halyard.telemetry-api", "org.halyard.checkpoint-api",
             "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
-            "org.halyard.rest", "org.halyard.shell");
+            "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu");
 
     @Inject
     private FeaturesService features;
@@ -115,6 +115,38 @@ public class DistributionIT extends HalyardTestSupport {
         HttpResponse<String> wrongMethod = post("/v1/models", "{}");
         assertEquals(405, wrongMethod.statusCode());
         assertTrue(wrongMethod.body(), wrongMethod.body().contains("\"error\""));
+    }
+
+    @Test
+    public void theDemoModelIsServedByTheCpuEngine() throws Exception {
+        HttpResponse<String> models = awaitBody("/v1/models", "\"id\":\"halyard-shakespeare-moe\"");
+        assertTrue(models.body(), models.body().contains("\"architecture\":\"llama\""));
+        assertTrue(models.body(), models.body().contains("\"experts\":4"));
+        assertTrue(models.body(), models.body().contains("\"version\":\"sha256:"));
+        HttpResponse<String> one = get("/v1/models/halyard-shakespeare-moe");
+        assertEquals(200, one.statusCode());
+        String status = shell("halyard:status --no-format");
+        assertTrue(status, status.contains("halyard-shakespeare-moe"));
+        assertTrue(status, status.contains("org.halyard.engine-cpu"));
+    }
+
+    /** Waits until a path answers 200 with a body containing {@code text}. */
+    private static HttpResponse<String> awaitBody(String path, String text) throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        HttpResponse<String> last = null;
+        while (System.nanoTime() < end) {
+            try {
+                last = get(path);
+                if (last.statusCode() == 200 && last.body().contains(text)) {
+                    return last;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(path + " did not show " + text + " in time; last: "
+                + (last == null ? "none" : last.statusCode() + " " + last.body()));
     }
 
     @Test

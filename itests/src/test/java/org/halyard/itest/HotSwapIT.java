@@ -4,6 +4,22 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.net.http.HttpResponse;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.halyard.engine.api.LogitsProcessor;
+import org.halyard.engine.api.Model;
+import org.halyard.engine.api.SamplingParams;
+import org.halyard.engine.api.SequenceState;
+import org.halyard.engine.api.StepEntry;
+import org.halyard.engine.api.StepResult;
+import org.halyard.kvcache.api.KvCache;
+import org.halyard.kvcache.api.KvCacheManager;
+import org.halyard.kvcache.api.KvCacheSpec;
+import org.halyard.kvcache.api.KvDType;
+import org.halyard.kvcache.api.KvSequence;
+import org.halyard.kvcache.api.KvSequenceOptions;
+import org.osgi.util.tracker.ServiceTracker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +102,130 @@ public class HotSwapIT extends HalyardTestSupport {
                 : r.statusCode() + " " + r.body();
     }
 
+    /**
+     * {@code bundle:update} of the CPU engine while the demo model is being stepped, greedily, by
+     * a scheduler-less loop over a KV Cache++ sequence: no step fails, and every generation is
+     * token for token the reference continuation (the model keeps serving on the caller's thread
+     * while its engine is gone, and the deployment swaps in the model loaded by the new engine).
+     */
+    @Test
+    public void updatingTheEngineWhileTheModelGeneratesKeepsGreedyOutputIdentical() throws Exception {
+        awaitHalyardActive(Duration.ofSeconds(60));
+        ServiceTracker<Model, Model> models = new ServiceTracker<>(bundleContext,
+                bundleContext.createFilter("(&(objectClass=" + Model.class.getName() + ")(" + Model.NAME
+                        + "=halyard-shakespeare-moe))"), null);
+        ServiceTracker<KvCacheManager, KvCacheManager> kv = new ServiceTracker<>(bundleContext, KvCacheManager.class, null);
+        models.open();
+        kv.open();
+        try {
+            assertTrue("the demo model is served", models.waitForService(90_000) != null);
+            assertTrue("KV Cache++ is there", kv.waitForService(60_000) != null);
+            // "First Citizen:\n" and its greedy continuation in reference-outputs.json
+            int[] prompt = {1, 679, 339, 946, 983, 13};
+            int[] expected = {998, 295, 975, 275, 480, 261, 750, 1003, 2};
+            Map<String, KvCache> caches = new ConcurrentHashMap<>();
+            AtomicInteger generations = new AtomicInteger();
+            // one generation before the clients start: the reference continuation, and a warm JIT
+            Model first = models.getService();
+            KvCache firstCache = caches.computeIfAbsent(first.info().version(), v -> kv.getService().create(
+                    new KvCacheSpec("hotswap-it", v, first.kvLayout(), KvDType.F32, 0)));
+            assertEquals(Arrays.toString(expected), Arrays.toString(greedy(first, firstCache, prompt, expected.length)));
+            List<String> failures = updateWhileRequestsFlow("org.halyard.engine-cpu", () -> {
+                Model model = models.getService(); // the newest; this generation finishes on it
+                KvCacheManager manager = kv.getService();
+                if (model == null || manager == null) {
+                    return "no model or no KV cache: " + model + " " + manager;
+                }
+                KvCache cache = caches.computeIfAbsent(model.info().version(), v -> manager.create(
+                        new KvCacheSpec("hotswap-it", v, model.kvLayout(), KvDType.F32, 0)));
+                int[] got = greedy(model, cache, prompt, expected.length);
+                generations.incrementAndGet();
+                return Arrays.equals(expected, got) ? null : "got " + Arrays.toString(got);
+            });
+            assertTrue("generations failed during the engine update: " + failures, failures.isEmpty());
+            assertTrue("generations ran: " + generations.get(), generations.get() > 10);
+            caches.values().forEach(KvCache::close);
+        } finally {
+            models.close();
+            kv.close();
+        }
+    }
+
+    /** A scheduler-less greedy loop: prefill, then one token a step, committing after each step. */
+    private static int[] greedy(Model model, KvCache cache, int[] prompt, int max) {
+        KvSequence seq = cache.open("hotswap", prompt, KvSequenceOptions.of(KvDType.F32));
+        try {
+            if (!cache.allocate(seq, prompt.length + max - seq.capacity())) {
+                throw new IllegalStateException("no KV room");
+            }
+            Sequence state = new Sequence(prompt);
+            int fed = seq.length();
+            List<Integer> out = new ArrayList<>();
+            StepResult r = model.step(List.of(StepEntry.sampling(state, seq, fed, prompt.length - fed)));
+            seq.commit(prompt, fed, prompt.length - fed);
+            while (true) {
+                int token = r.sample(0).token();
+                out.add(token);
+                state.append(token);
+                if (out.size() >= max || token == 2) {
+                    break;
+                }
+                r = model.step(List.of(StepEntry.sampling(state, seq, state.length() - 1, 1)));
+                seq.commit(new int[] {token}, 0, 1);
+            }
+            return out.stream().mapToInt(Integer::intValue).toArray();
+        } finally {
+            cache.release(seq);
+        }
+    }
+
+    /** A request's tokens, greedy. */
+    private static final class Sequence implements SequenceState {
+        private final List<Integer> tokens = new ArrayList<>();
+        private final int promptLength;
+
+        Sequence(int[] prompt) {
+            for (int t : prompt) {
+                tokens.add(t);
+            }
+            promptLength = prompt.length;
+        }
+
+        void append(int t) {
+            tokens.add(t);
+        }
+
+        @Override
+        public String requestId() {
+            return "hotswap";
+        }
+
+        @Override
+        public int promptLength() {
+            return promptLength;
+        }
+
+        @Override
+        public int length() {
+            return tokens.size();
+        }
+
+        @Override
+        public int token(int index) {
+            return tokens.get(index);
+        }
+
+        @Override
+        public SamplingParams sampling() {
+            return SamplingParams.GREEDY;
+        }
+
+        @Override
+        public List<LogitsProcessor> logitsProcessors() {
+            return List.of();
+        }
+    }
+
     /** One request; returns null when it succeeded, else what went wrong. */
     interface Probe {
         String call() throws Exception;
@@ -119,7 +259,12 @@ public class HotSwapIT extends HalyardTestSupport {
                 return null;
             }));
         }
+        // let the clients get going (the first requests may be slow: a cold JIT)
+        long warm = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         Thread.sleep(1000);
+        while (done.get() == 0 && System.nanoTime() < warm) {
+            Thread.sleep(100);
+        }
         int before = done.get();
         long bundleId = target.getBundleId();
         String out = shell("bundle:update " + bundleId);
