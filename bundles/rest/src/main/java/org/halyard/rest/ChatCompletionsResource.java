@@ -48,16 +48,25 @@ public class ChatCompletionsResource {
 
     @POST
     public Response create(InputStream body, @Context HttpHeaders headers) {
-        Caller caller = access.authenticate(headers, Caller.USER);
-        Access.Config cfg = access.config();
-        Params p = Params.read(body, headers, cfg.maxRequestBytes());
-        Model model = models.require(p.requiredString("model"));
-        int[] prompt = prompt(p, model);
-        GenerationParams params = GenerationParams.parse(p, model, cfg, true);
-        String id = Generations.newId("chatcmpl-");
-        return generations.run(id, caller, cfg, "/v1/chat/completions", model, params, List.of(prompt), null,
-                new Generations.ChatFlavor(id, model.info().name(), new Generations.TokenText(model.tokenizer()),
-                        params.logprobs() >= 0));
+        java.time.Instant start = java.time.Instant.now();
+        Caller caller = null;
+        String modelName = null;
+        try {
+            caller = access.authenticate(headers, Caller.USER);
+            Access.Config cfg = access.config();
+            Params p = Params.read(body, headers, cfg.maxRequestBytes());
+            modelName = p.requiredString("model");
+            Model model = models.require(modelName);
+            int[] prompt = prompt(p, model);
+            GenerationParams params = GenerationParams.parse(p, model, cfg, true);
+            String id = Generations.newId("chatcmpl-");
+            return generations.run(id, caller, cfg, "/v1/chat/completions", model, params, List.of(prompt), null,
+                    new Generations.ChatFlavor(id, model.info().name(), new Generations.TokenText(model.tokenizer()),
+                            params.logprobs() >= 0));
+        } catch (ApiException e) {
+            generations.refused("/v1/chat/completions", caller, modelName, e, start);
+            throw e;
+        }
     }
 
     /** The rendered and tokenized conversation. */

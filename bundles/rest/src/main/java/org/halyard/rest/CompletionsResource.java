@@ -42,20 +42,29 @@ public class CompletionsResource {
 
     @POST
     public Response create(InputStream body, @Context HttpHeaders headers) {
-        Caller caller = access.authenticate(headers, Caller.USER);
-        Access.Config cfg = access.config();
-        Params p = Params.read(body, headers, cfg.maxRequestBytes());
-        Model model = models.require(p.requiredString("model"));
-        Tokenizer tok = model.tokenizer();
-        List<int[]> prompts = new ArrayList<>();
-        List<String> texts = new ArrayList<>();
-        prompts(p, tok, cfg.maxPrompts(), prompts, texts);
-        GenerationParams params = GenerationParams.parse(p, model, cfg, false);
-        boolean echo = p.bool("echo", false);
-        String id = Generations.newId("cmpl-");
-        return generations.run(id, caller, cfg, "/v1/completions", model, params, prompts, echo ? texts : null,
-                new Generations.CompletionFlavor(id, model.info().name(), new Generations.TokenText(tok),
-                        params.logprobs() >= 0));
+        java.time.Instant start = java.time.Instant.now();
+        Caller caller = null;
+        String modelName = null;
+        try {
+            caller = access.authenticate(headers, Caller.USER);
+            Access.Config cfg = access.config();
+            Params p = Params.read(body, headers, cfg.maxRequestBytes());
+            modelName = p.requiredString("model");
+            Model model = models.require(modelName);
+            Tokenizer tok = model.tokenizer();
+            List<int[]> prompts = new ArrayList<>();
+            List<String> texts = new ArrayList<>();
+            prompts(p, tok, cfg.maxPrompts(), prompts, texts);
+            GenerationParams params = GenerationParams.parse(p, model, cfg, false);
+            boolean echo = p.bool("echo", false);
+            String id = Generations.newId("cmpl-");
+            return generations.run(id, caller, cfg, "/v1/completions", model, params, prompts, echo ? texts : null,
+                    new Generations.CompletionFlavor(id, model.info().name(), new Generations.TokenText(tok),
+                            params.logprobs() >= 0));
+        } catch (ApiException e) {
+            generations.refused("/v1/completions", caller, modelName, e, start);
+            throw e;
+        }
     }
 
     static void prompts(Params p, Tokenizer tok, int max, List<int[]> prompts, List<String> texts) {

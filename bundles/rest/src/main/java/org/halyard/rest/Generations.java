@@ -27,6 +27,9 @@ import org.halyard.serving.api.GenerationRequest;
 import org.halyard.serving.api.LogitsProcessorFactory;
 import org.halyard.serving.api.RejectedException;
 import org.halyard.serving.api.ServingMode;
+import org.halyard.telemetry.api.Outcome;
+import org.halyard.telemetry.api.RequestRecord;
+import org.halyard.telemetry.api.Telemetry;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -55,6 +58,41 @@ public class Generations {
     private static final Logger LOG = LoggerFactory.getLogger(Generations.class);
 
     private final List<ServingMode> modes = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile Telemetry telemetry;
+
+    /** A refusal by the serving mode's admission, which the mode has already reported. */
+    static final class AdmissionRefused extends ApiException {
+        private static final long serialVersionUID = 1L;
+
+        AdmissionRefused(Response response, String message) {
+            super(response, message);
+        }
+    }
+
+    /**
+     * Reports a request refused before it reached a serving mode (authentication, validation,
+     * size): admission refusals are reported by the mode, finished requests by the scheduler.
+     */
+    void refused(String endpoint, Caller caller, String model, ApiException e, java.time.Instant start) {
+        Telemetry t = telemetry;
+        if (t == null || e instanceof AdmissionRefused) {
+            return;
+        }
+        int status = e.getResponse() == null ? 500 : e.getResponse().getStatus();
+        String code = e.getResponse() != null && e.getResponse().getEntity() instanceof ApiError.Envelope env
+                && env.error().code() != null ? env.error().code() : "status_" + status;
+        try {
+            t.record(new RequestRecord(newId("refused-"), caller == null ? null : caller.tenant(), null, model,
+                    endpoint, status >= 500 ? Outcome.ERROR : Outcome.REJECTED, code, status, 0, 0, 0, start,
+                    java.time.Duration.ZERO, null, java.time.Duration.between(start, java.time.Instant.now()), List.of(),
+                    null, null, Map.of()));
+        } catch (RuntimeException ignored) {
+            // telemetry never fails a request
+        }
+    }
     private final List<LogitsProcessorFactory> factories = new CopyOnWriteArrayList<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -248,6 +286,7 @@ public class Generations {
 
     /** A rejection as the client sees it, with Retry-After where the scheduler gave one. */
     static ApiException rejected(RejectedException e) {
+        // (an AdmissionRefused: the mode that refused has reported it)
         int status = e.reason().httpStatus();
         String code = switch (e.reason()) {
             case INVALID -> "invalid_value";
@@ -258,7 +297,7 @@ public class Generations {
         };
         Response.ResponseBuilder b = Response.fromResponse(ApiError.response(status, e.getMessage(), null, code));
         e.retryAfter().ifPresent(d -> b.header("Retry-After", Long.toString(Math.max(1, d.toSeconds()))));
-        return new ApiException(b.build(), e.getMessage());
+        return new AdmissionRefused(b.build(), e.getMessage());
     }
 
     /** Waits for every choice and answers with one JSON body. */

@@ -250,4 +250,23 @@ class GenerationsTest {
         assertThrows(IOException.class, () -> ((StreamingOutput) r.getEntity()).write(broken));
         assertTrue(cancelled[0]);
     }
+
+    @Test
+    void refusalsBeforeAdmissionAreReportedOnceAndAdmissionRefusalsAreLeftToTheMode() {
+        List<org.halyard.telemetry.api.RequestRecord> records = new ArrayList<>();
+        generations.telemetry = new org.halyard.telemetry.api.Telemetry() {
+            @Override public void record(org.halyard.telemetry.api.RequestRecord r) { records.add(r); }
+            @Override public void step(org.halyard.telemetry.api.StepRecord r) { }
+        };
+        ApiException invalid = ApiException.invalid("n", "'n' must be between 1 and 8");
+        generations.refused("/v1/completions", null, "m", invalid, java.time.Instant.now());
+        assertEquals(1, records.size());
+        assertEquals(org.halyard.telemetry.api.Outcome.REJECTED, records.get(0).outcome());
+        assertEquals(400, records.get(0).httpStatus());
+        assertEquals("invalid_value", records.get(0).finishReason());
+        mode.reject = new RejectedException(RejectedException.Reason.OVERLOAD, "busy", Duration.ofSeconds(1));
+        ApiException e = assertThrows(ApiException.class, () -> run("{\"model\":\"m\",\"prompt\":\"hi\"}", false));
+        generations.refused("/v1/completions", null, "m", e, java.time.Instant.now());
+        assertEquals(1, records.size(), "the mode reports its own refusals");
+    }
 }
