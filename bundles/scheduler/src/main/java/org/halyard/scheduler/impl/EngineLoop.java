@@ -90,6 +90,8 @@ final class EngineLoop implements Runnable {
     /** Ends now, failing whatever is still held. */
     private volatile boolean aborting;
     private CacheLease lease;
+    /** The last step prefilled new interactive requests only (the next one decodes). */
+    private boolean lastStepPrefillOnly;
     /** Tokens fed per second, smoothed over recent steps. */
     private volatile double tokensPerSecond;
     private volatile long steps;
@@ -378,6 +380,19 @@ final class EngineLoop implements Runnable {
             return plan;
         }
 
+        // 0. prefill-first: short interactive prompts get a step of their own, so their first
+        //    token does not wait for the decode work of the whole batch
+        boolean prefillOnly = st.interactivePrefillFirst() && !lastStepPrefillOnly && !running.isEmpty()
+                && firstFitsOneChunk(waiting.get(PriorityClass.INTERACTIVE), st);
+        lastStepPrefillOnly = false;
+        if (prefillOnly) {
+            admitWaiting(st, plan, inPlan, budget, PriorityClass.INTERACTIVE, true);
+            if (!plan.isEmpty()) {
+                lastStepPrefillOnly = true;
+                return plan;
+            }
+        }
+
         // 1. decode tokens, 2. prefill chunks of running requests
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < running.size() && budget > 0; i++) {
@@ -401,49 +416,68 @@ final class EngineLoop implements Runnable {
         }
 
         // 3. waiting requests, highest class first; a higher class may preempt a lower one
-        outer:
         for (PriorityClass p : PriorityClass.values()) {
-            ArrayDeque<Sequence> q = waiting.get(p);
-            while (!q.isEmpty() && budget > 0 && running.size() < st.maxBatchSequences()) {
-                Sequence s = q.peekFirst();
-                if (s.suspect) {
-                    break outer;
-                }
-                if (!openKv(s, st)) {
-                    continue; // it was ended
-                }
-                int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
-                boolean ok = grow(s, n);
-                while (!ok) {
-                    Sequence victim = victim(inPlan, p);
-                    if (victim == null) {
-                        break;
-                    }
-                    requeue(victim, true);
-                    ok = grow(s, n);
-                }
-                if (!ok) {
-                    if (running.isEmpty() && plan.isEmpty()) {
-                        q.pollFirst();
-                        end(s, FinishReason.ERROR, "the request needs more KV cache than the pool holds ("
-                                + (s.computed + n) + " tokens); raise the KV capacity or shorten the prompt");
-                        continue;
-                    }
-                    dropKv(s);
-                    break outer;
-                }
-                q.pollFirst();
-                s.state = RequestStatus.State.RUNNING;
-                running.add(s);
-                if (s.firstScheduledNanos < 0) {
-                    s.firstScheduledNanos = System.nanoTime();
-                }
-                plan.add(new Scheduled(s, n));
-                inPlan.add(s);
-                budget -= n;
+            budget = admitWaiting(st, plan, inPlan, budget, p, false);
+            if (budget < 0) {
+                break;
             }
         }
         return plan;
+    }
+
+    private static boolean firstFitsOneChunk(ArrayDeque<Sequence> q, Settings st) {
+        Sequence s = q.peekFirst();
+        return s != null && !s.suspect && s.pending() <= Math.min(st.maxPrefillChunkTokens(), st.maxBatchTokens());
+    }
+
+    /**
+     * Starts waiting requests of one class while budget and batch room last. Returns the budget
+     * left, or -1 when no more waiting requests can start in this step (no KV room).
+     *
+     * @param wholeOnly only requests whose whole prompt fits one chunk (prefill-first steps)
+     */
+    private int admitWaiting(Settings st, List<Scheduled> plan, Set<Sequence> inPlan, int budget, PriorityClass p,
+            boolean wholeOnly) {
+        ArrayDeque<Sequence> q = waiting.get(p);
+        while (!q.isEmpty() && budget > 0 && running.size() < st.maxBatchSequences()) {
+            Sequence s = q.peekFirst();
+            if (s.suspect || (wholeOnly && s.pending() > Math.min(budget, st.maxPrefillChunkTokens()))) {
+                return -1;
+            }
+            if (!openKv(s, st)) {
+                continue; // it was ended
+            }
+            int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
+            boolean ok = grow(s, n);
+            while (!ok) {
+                Sequence victim = victim(inPlan, p);
+                if (victim == null) {
+                    break;
+                }
+                requeue(victim, true);
+                ok = grow(s, n);
+            }
+            if (!ok) {
+                if (running.isEmpty() && plan.isEmpty()) {
+                    q.pollFirst();
+                    end(s, FinishReason.ERROR, "the request needs more KV cache than the pool holds ("
+                            + (s.computed + n) + " tokens); raise the KV capacity or shorten the prompt");
+                    continue;
+                }
+                dropKv(s);
+                return -1;
+            }
+            q.pollFirst();
+            s.state = RequestStatus.State.RUNNING;
+            running.add(s);
+            if (s.firstScheduledNanos < 0) {
+                s.firstScheduledNanos = System.nanoTime();
+            }
+            plan.add(new Scheduled(s, n));
+            inPlan.add(s);
+            budget -= n;
+        }
+        return budget;
     }
 
     /** Moves a waiting suspect into the running list (it runs alone). */

@@ -16,13 +16,16 @@ import org.halyard.kvcache.api.KvDType;
  * @param prefixCaching whether sequences share cached prefixes
  * @param prefixCachePerTenant whether prefixes are shared only within one tenant
  * @param drain how long stopping the scheduler waits for held requests to finish
+ * @param interactivePrefillFirst whether a waiting interactive request whose prompt fits one chunk
+ *     is prefilled in a step of its own ahead of the running decodes (never twice in a row), so
+ *     its first token does not wait for the batch's decode work
  */
 record Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens,
         int maxWaitingRequests, long kvCapacityBytes, KvDType kvDType, boolean prefixCaching,
-        boolean prefixCachePerTenant, Duration drain) {
+        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst) {
 
     static final Settings DEFAULT = new Settings(512, 64, 256, 1024, 0, KvDType.F32, true, false,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30), true);
 
     Settings {
         if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0) {

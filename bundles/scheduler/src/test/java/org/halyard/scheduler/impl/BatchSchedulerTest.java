@@ -59,7 +59,8 @@ class BatchSchedulerTest {
     }
 
     static Settings settings(int batchTokens, int batchSeqs, int chunk) {
-        return new Settings(batchTokens, batchSeqs, chunk, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5));
+        return new Settings(batchTokens, batchSeqs, chunk, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5),
+                true);
     }
 
     @AfterEach
@@ -386,7 +387,7 @@ class BatchSchedulerTest {
 
     @Test
     void submitRejectsWhatCannotRun() throws Exception {
-        start(new Settings(64, 8, 64, 2, 0, KvDType.F32, true, false, Duration.ofSeconds(5)));
+        start(new Settings(64, 8, 64, 2, 0, KvDType.F32, true, false, Duration.ofSeconds(5), true));
         RejectedException e = assertThrows(RejectedException.class,
                 () -> scheduler.submit(GenerationRequest.builder("x", "nope", new int[] {1}).build(), new Recorder()));
         assertEquals(RejectedException.Reason.NOT_FOUND, e.reason());
@@ -570,5 +571,40 @@ class BatchSchedulerTest {
         assertEquals(0, scheduler.load("other", PriorityClass.BATCH).waiting());
         assertNull(scheduler.current("other"));
         assertFalse(scheduler.loops().isEmpty());
+    }
+
+    @Test
+    void aShortInteractivePromptIsPrefilledAheadOfTheRunningDecodes() throws Exception {
+        for (boolean prefillFirst : new boolean[] {true, false}) {
+            model = new FakeModel(MODEL, 256);
+            start(new Settings(64, 8, 32, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5), prefillFirst));
+            model.stepDelayMillis = 2;
+            Recorder running = run(request("long running", 60).build());
+            assertTrue(running.firstToken.await(5, TimeUnit.SECONDS));
+            GenerationRequest late = request("late", 5).build();
+            Recorder rec = run(late);
+            assertEquals(FinishReason.LENGTH, rec.await().reason());
+            running.await();
+            List<FakeModel.Step> steps = new ArrayList<>(model.steps);
+            int first = 0;
+            while (!steps.get(first).ids().contains(late.requestId())) {
+                first++;
+            }
+            if (prefillFirst) {
+                assertEquals(List.of(late.requestId()), steps.get(first).ids(), "the prefill has a step of its own");
+                assertTrue(steps.get(first + 1).ids().containsAll(List.of("r" + (ids - 1), late.requestId())),
+                        "then everyone decodes: " + steps.get(first + 1).ids());
+            } else {
+                assertEquals(2, steps.get(first).ids().size(), "the prefill shares the step with the decode");
+            }
+            for (int i = 1; i < steps.size(); i++) {
+                boolean both = steps.get(i - 1).ids().size() == 1 && steps.get(i).ids().size() == 1
+                        && !steps.get(i - 1).ids().get(0).equals(steps.get(i).ids().get(0));
+                assertFalse(both && steps.get(i).ids().contains(late.requestId()) && i > first + 1,
+                        "decodes are never skipped twice in a row");
+            }
+            stop();
+            scheduler = null;
+        }
     }
 }
