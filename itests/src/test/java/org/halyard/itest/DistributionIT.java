@@ -38,7 +38,9 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.serving-api", "org.halyard.safety-api", "org.halyard.retrieval-api",
             "org.halyard.tool-api", "org.halyard.telemetry-api", "org.halyard.checkpoint-api",
             "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
-            "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu");
+            "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu",
+            "org.halyard.telemetry", "org.halyard.exporter-prometheus", "org.halyard.exporter-jsonlog",
+            "org.halyard.exporter-otlp");
 
     @Inject
     private FeaturesService features;
