@@ -44,7 +44,8 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.core-api", "org.halyard.kvcache-api", "org.halyard.engine-api",
             "org.halyard.serving-api", "org.halyard.safety-api", "org.halyard.retrieval-api",
             "org.halyard.tool-api", "org.halyard.telemetry-api", "org.halyard.checkpoint-api",
-            "org.halyard.kvcache", "org.halyard.models", "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu",
+            "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
+            "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu",
             "org.halyard.telemetry", "org.halyard.exporter-prometheus", "org.halyard.exporter-jsonlog",
             "org.halyard.exporter-otlp");
 
