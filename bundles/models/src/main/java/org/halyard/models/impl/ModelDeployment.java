@@ -135,7 +135,7 @@ public class ModelDeployment implements HealthContributor {
             this.engine = null;
             // keep serving for a grace period: a bundle update stops the engine before its new
             // revision starts, and the model still works (it holds only memory)
-            loader.schedule(() -> {
+            whileActive(() -> loader.schedule(() -> {
                 State s = state;
                 if (s.loaded() != null && s.loaded().engine() == gone && this.engine == null) {
                     LOG.warn("Model deployment {}: engine {} did not come back; withdrawing the model",
@@ -143,7 +143,7 @@ public class ModelDeployment implements HealthContributor {
                     unregister(s.loaded());
                     state = new State(Phase.WAITING, "waiting for an engine matching " + config.engine_target(), null);
                 }
-            }, Math.max(0, config.engine_grace_seconds()), TimeUnit.SECONDS);
+            }, Math.max(0, config.engine_grace_seconds()), TimeUnit.SECONDS));
         }
     }
 
@@ -162,7 +162,22 @@ public class ModelDeployment implements HealthContributor {
     }
 
     private void reload() {
-        loader.execute(this::load);
+        whileActive(() -> loader.execute(this::load));
+    }
+
+    /**
+     * Runs a scheduling action unless the component is deactivated: DS unbinds dynamic
+     * references after {@code @Deactivate}, when the loader no longer takes work.
+     */
+    private void whileActive(Runnable schedule) {
+        if (loader.isShutdown()) {
+            return;
+        }
+        try {
+            schedule.run();
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // deactivated between the check and the call: nothing is left to load or withdraw
+        }
     }
 
     /** Runs on the loader thread only. */
