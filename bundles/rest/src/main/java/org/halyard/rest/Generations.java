@@ -19,6 +19,8 @@ import javax.ws.rs.core.StreamingOutput;
 import org.halyard.engine.api.LogitsProcessor;
 import org.halyard.engine.api.Model;
 import org.halyard.serving.api.Completion;
+import org.halyard.serving.api.ContextPolicy;
+import org.halyard.serving.api.ContextReport;
 import org.halyard.serving.api.FinishReason;
 import org.halyard.serving.api.GeneratedToken;
 import org.halyard.serving.api.GenerationHandle;
@@ -151,8 +153,13 @@ public class Generations {
         Object body(List<Choice> choices, Map<String, Object> usage);
     }
 
-    /** One finished choice. */
-    record Choice(int index, String text, String finishReason, List<GeneratedToken> tokens, int promptTokens) {
+    /**
+     * One finished choice.
+     *
+     * @param context the context report ({@link #contextReport}), or null when none is given
+     */
+    record Choice(int index, String text, String finishReason, List<GeneratedToken> tokens, int promptTokens,
+            Map<String, Object> context) {
     }
 
     /** A submitted choice and what it has produced so far. */
@@ -200,22 +207,31 @@ public class Generations {
         String modelName = model.info().name();
         ServingMode mode = mode(params.mode(), caller, config);
         int maxOut = mode.limits().maxOutputTokens();
+        // context policy: the request's, else its API key's, else the mode's; only REJECT needs the
+        // prompt and output to fit the context, so only then is it checked here, up front
+        ContextPolicy named = params.contextPolicy() != null ? params.contextPolicy() : caller.contextPolicy();
+        ContextPolicy.Overflow overflow = (named != null ? named : mode.contextPolicy()).overflow();
+        boolean reject = overflow == ContextPolicy.Overflow.REJECT;
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         List<Running> runs = new ArrayList<>();
         List<GenerationRequest> requests = new ArrayList<>();
         for (int p = 0; p < prompts.size(); p++) {
             int[] prompt = prompts.get(p);
-            if (prompt.length >= ctx) {
+            if (reject && prompt.length >= ctx) {
                 throw new ApiException(400, "The prompt has " + prompt.length + " tokens; the model '" + modelName
                         + "' has a context of " + ctx + " tokens, which must also hold at least one output token. "
                         + "Shorten the prompt.", flavor instanceof ChatFlavor ? "messages" : "prompt", "context_length_exceeded");
             }
             int maxTokens;
-            if (params.maxTokens() == null) {
+            if (params.maxTokens() == null && !reject) {
+                // past the context "the rest of the context" means nothing: a quarter of it for chat
+                int room = ctx - prompt.length;
+                maxTokens = flavor instanceof ChatFlavor ? Math.min(maxOut, room >= 16 ? room : Math.max(1, ctx / 4)) : 16;
+            } else if (params.maxTokens() == null) {
                 maxTokens = flavor instanceof ChatFlavor ? Math.min(ctx - prompt.length, maxOut) : Math.min(16, ctx - prompt.length);
             } else {
                 maxTokens = params.maxTokens();
-                if ((long) prompt.length + maxTokens > ctx) {
+                if (reject && (long) prompt.length + maxTokens > ctx) {
                     throw new ApiException(400, "The prompt (" + prompt.length + " tokens) plus max_tokens ("
                             + maxTokens + ") exceeds the model's context of " + ctx + " tokens; set max_tokens to at "
                             + "most " + (ctx - prompt.length) + " or shorten the prompt.", "max_tokens",
@@ -228,7 +244,7 @@ public class Generations {
                 GenerationRequest.Builder b = GenerationRequest.builder(id + "-" + index, modelName, prompt)
                         .tenant(caller.tenant()).quota(caller.quota()).criticality(params.criticality())
                         .maxTokens(maxTokens).sampling(params.sampling().withSeed(seed)).stop(params.stop())
-                        .ignoreEos(params.ignoreEos());
+                        .ignoreEos(params.ignoreEos()).context(named);
                 Map<String, String> attrs = new java.util.HashMap<>();
                 attrs.put("endpoint", endpoint);
                 if (params.responseFormat() != null) {
@@ -260,12 +276,14 @@ public class Generations {
                 throw rejected(e);
             }
         }
+        boolean report = named != null || !reject;
         if (params.stream()) {
-            return Response.ok(stream(runs, events, params, prefixes, flavor))
+            return Response.ok(stream(runs, events, params, prefixes, flavor, report))
                     .type("text/event-stream; charset=utf-8").header("Cache-Control", "no-cache")
-                    .header("X-Accel-Buffering", "no").build();
+                    .header("X-Accel-Buffering", "no").header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
         }
-        return Response.ok(collect(runs, events, params, prefixes, flavor)).build();
+        return Response.ok(collect(runs, events, params, prefixes, flavor, report))
+                .header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
     }
 
     private List<LogitsProcessor> processors(GenerationRequest r, Model model) {
@@ -300,9 +318,37 @@ public class Generations {
         return new AdmissionRefused(b.build(), e.getMessage());
     }
 
+    /** Response header: the context policy in force ({@code reject}, {@code truncate}, {@code slide}). */
+    static final String CONTEXT_POLICY_HEADER = "Halyard-Context-Policy";
+
+    /**
+     * How a choice's context was handled, as the response reports it (Halyard's extension
+     * {@code context} in each choice): the policy, prompt tokens truncated, tokens evicted from
+     * the sliding window, and the window.
+     */
+    static Map<String, Object> contextReport(Completion c) {
+        ContextReport r = c.context();
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("policy", r.policy().apiName());
+        m.put("truncated_tokens", r.truncatedTokens());
+        m.put("evicted_tokens", r.evictedTokens());
+        m.put("window_tokens", r.windowTokens());
+        return m;
+    }
+
+    /** A streamed chunk with the choice's context report added to its (only) choice. */
+    @SuppressWarnings("unchecked")
+    private static Object withContext(Object chunk, Completion c) {
+        if (chunk instanceof Map<?, ?> m && m.get("choices") instanceof List<?> l && l.size() == 1
+                && l.get(0) instanceof Map<?, ?> choice) {
+            ((Map<String, Object>) choice).put("context", contextReport(c));
+        }
+        return chunk;
+    }
+
     /** Waits for every choice and answers with one JSON body. */
     private Object collect(List<Running> runs, BlockingQueue<Object> events, GenerationParams params,
-            List<String> prefixes, Flavor flavor) {
+            List<String> prefixes, Flavor flavor, boolean report) {
         int left = runs.size();
         try {
             while (left > 0) {
@@ -323,7 +369,8 @@ public class Generations {
             Completion c = r.completion;
             failIfNotAnswered(c);
             String prefix = prefixes == null ? "" : prefixes.get(r.index / params.n());
-            choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens));
+            choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens,
+                    report ? contextReport(c) : null));
         }
         choices.sort(Comparator.comparingInt(Choice::index));
         return flavor.body(choices, usage(runs, params.n()));
@@ -368,7 +415,7 @@ public class Generations {
 
     /** Streams the choices as server-sent events, ending with {@code data: [DONE]}. */
     private StreamingOutput stream(List<Running> runs, BlockingQueue<Object> events, GenerationParams params,
-            List<String> prefixes, Flavor flavor) {
+            List<String> prefixes, Flavor flavor, boolean report) {
         return out -> {
             boolean complete = false;
             try {
@@ -406,8 +453,10 @@ public class Generations {
                             left--;
                             Completion c = d.completion();
                             switch (c.reason()) {
-                                case STOP, LENGTH, CONTENT_FILTER -> send(out, flavor.closingChunk(d.run().index,
-                                        c.reason().openAi()));
+                                case STOP, LENGTH, CONTENT_FILTER -> {
+                                    Object closing = flavor.closingChunk(d.run().index, c.reason().openAi());
+                                    send(out, report ? withContext(closing, c) : closing);
+                                }
                                 default -> send(out, errorEvent(c));
                             }
                         }
@@ -536,6 +585,9 @@ public class Generations {
                 ch.put("logprobs", logprobs ? Map.of("content", c.tokens().stream().map(tokens::chatLogprob).toList())
                         : null);
                 ch.put("finish_reason", c.finishReason());
+                if (c.context() != null) {
+                    ch.put("context", c.context());
+                }
                 list.add(ch);
             }
             m.put("choices", list);
@@ -605,8 +657,12 @@ public class Generations {
         public Object body(List<Choice> choices, Map<String, Object> usage) {
             List<Object> list = new ArrayList<>();
             for (Choice c : choices) {
-                list.add(choice(c.index(), c.text(), logprobs ? tokens.completionLogprobs(c.tokens(), 0) : null,
-                        c.finishReason()));
+                Map<String, Object> ch = choice(c.index(), c.text(), logprobs ? tokens.completionLogprobs(c.tokens(), 0)
+                        : null, c.finishReason());
+                if (c.context() != null) {
+                    ch.put("context", c.context());
+                }
+                list.add(ch);
             }
             Map<String, Object> m = object(list);
             m.put("usage", usage);
