@@ -213,10 +213,6 @@ public final class PagedKvCache implements KvCache {
                 lock.unlock();
             }
         }
-        long maxBytes = s.options().maxBytes();
-        if (maxBytes > 0 && (long) (have + need) * shape.bytes(dtype) > maxBytes) {
-            return false;
-        }
         // zeroing new blocks is the slow part of allocating: do it before taking the lock
         BlockData[] fresh = new BlockData[need];
         for (int i = 0; i < need; i++) {
@@ -227,6 +223,18 @@ public final class PagedKvCache implements KvCache {
             checkLive(s);
             if (s.table.length != have) {
                 throw new IllegalStateException("sequence " + s.id() + " is being allocated from two threads");
+            }
+            // the budget counts what the sequence holds at most: its sealed blocks, and the blocks
+            // being written at their open size (INT8 blocks are staged as F32 until sealed)
+            long maxBytes = s.options().maxBytes();
+            if (maxBytes > 0) {
+                long held = 0;
+                for (Block b : s.table) {
+                    held += b.sealed ? shape.bytes(dtype) : shape.openBytes(dtype);
+                }
+                if (held + need * shape.openBytes(dtype) > maxBytes) {
+                    return false;
+                }
             }
             if (!makeRoom(need * shape.openBytes(dtype), s)) {
                 return false;

@@ -233,4 +233,22 @@ class SlidingWindowKvCacheTest {
         s.rewriteKeys(3, 3, PLUS_TEN); // nothing to do
         assertEquals(0, c.slideCounters()[1]);
     }
+
+    @Test
+    void anInt8BudgetCountsBlocksBeingWrittenAtTheirF32Size() {
+        long sealed = 160; // one INT8 block of the fixture layout
+        PagedKvCache c = cache(16);
+        // two sealed blocks and one being written: 2 x 160 + 512
+        KvSequence s = c.open("s", new int[0], new KvSequenceOptions(KvDType.INT8, false, false,
+                2 * sealed + F32_BLOCK_BYTES, ""));
+        assertFalse(c.allocate(s, 12), "three blocks being written at once are 3 x 512");
+        assertTrue(c.allocate(s, 4));
+        prefill(c, s, range(0, 4));
+        assertTrue(c.allocate(s, 4));
+        prefill(c, s, range(0, 8));
+        assertTrue(c.allocate(s, 4), "two sealed, one open: 832 bytes");
+        assertFalse(c.allocate(s, 1), "a fourth block would pass the budget");
+        prefill(c, s, range(0, 12));
+        assertEquals(3 * sealed, c.usage().usedBytes());
+    }
 }

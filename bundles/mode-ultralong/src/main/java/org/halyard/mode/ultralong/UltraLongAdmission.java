@@ -94,8 +94,9 @@ final class UltraLongAdmission {
     }
 
     /**
-     * Bytes of KV the request holds at most: whole blocks of its type for the tokens it keeps
-     * (prompt plus output, up to the context, or up to the window when it slides).
+     * Bytes of KV the request holds at most, as KV Cache++ counts them against its budget: whole
+     * blocks of its type for the tokens it keeps (prompt plus output, up to the context, or up to
+     * the window when it slides), one of them being written (the scheduler cuts its chunks to fit).
      */
     static long bytesNeeded(GenerationRequest r, ContextPolicy c, ModelShape m, KvDType dtype) {
         long tokens = (long) r.promptLength() + r.maxTokens();
@@ -106,7 +107,9 @@ final class UltraLongAdmission {
         };
         int b = m.blockSizeTokens();
         long blocks = (tokens + b - 1) / b;
-        return blocks * blockBytes(m.layout(), b, dtype);
+        // the block being written holds its open size (INT8 blocks are staged as F32)
+        return blocks * blockBytes(m.layout(), b, dtype)
+                + blockBytes(m.layout(), b, dtype == KvDType.INT8 ? KvDType.F32 : dtype) - blockBytes(m.layout(), b, dtype);
     }
 
     /** Bytes of one sealed block: keys and values of every layer and head, plus INT8's scales. */

@@ -76,11 +76,13 @@ class UltraLongAdmissionTest {
     static final UltraLongAdmission.ModelShape DEMO = new UltraLongAdmission.ModelShape(new KvLayout(4, 2, 32), 256, 16);
     /** One sealed INT8 block of the demo model: 8192 int8 values and 16 float scales. */
     static final long INT8_BLOCK = 8192 + 64;
+    /** The extra of the block being written: INT8 blocks are staged as F32 (4 bytes a value). */
+    static final long STAGING = 4 * 8192 - INT8_BLOCK;
 
     final AtomicLong clock = new AtomicLong();
     final UltraLongAdmission admission = new UltraLongAdmission("ultra-long", clock::get);
     final FakeScheduler scheduler = new FakeScheduler();
-    UltraLongAdmission.Policy policy = new UltraLongAdmission.Policy(100_000, 512, 2, 20 * INT8_BLOCK, KvDType.INT8,
+    UltraLongAdmission.Policy policy = new UltraLongAdmission.Policy(100_000, 512, 2, 20 * INT8_BLOCK + STAGING, KvDType.INT8,
             true, new ContextPolicy(Overflow.SLIDE, 16, 0, 0), Duration.ofSeconds(600));
     int ids;
 
@@ -98,7 +100,7 @@ class UltraLongAdmissionTest {
         GenerationRequest r = scheduler.submitted.get(0);
         assertEquals("ultra-long", r.mode());
         assertEquals(PriorityClass.ULTRA_LONG, r.priority());
-        assertEquals(new KvPolicy(KvDType.INT8, true, 20 * INT8_BLOCK), r.kv());
+        assertEquals(new KvPolicy(KvDType.INT8, true, 20 * INT8_BLOCK + STAGING), r.kv());
         assertEquals(new ContextPolicy(Overflow.SLIDE, 16, 0, 0), r.context());
         assertNotNull(r.deadline());
     }
@@ -126,15 +128,17 @@ class UltraLongAdmissionTest {
         assertEquals(INT8_BLOCK, UltraLongAdmission.blockBytes(DEMO.layout(), 16, KvDType.INT8));
         assertEquals(16 * 2048, UltraLongAdmission.blockBytes(DEMO.layout(), 16, KvDType.F32));
         // slide: at most the window (the context, 256 tokens = 16 blocks), however long the prompt
-        assertEquals(16 * INT8_BLOCK, UltraLongAdmission.bytesNeeded(request(5120, 64).build(),
+        assertEquals(16 * INT8_BLOCK + STAGING, UltraLongAdmission.bytesNeeded(request(5120, 64).build(),
                 new ContextPolicy(Overflow.SLIDE, 16, 0, 0), DEMO, KvDType.INT8));
-        assertEquals(4 * INT8_BLOCK, UltraLongAdmission.bytesNeeded(request(5120, 64).build(),
+        assertEquals(4 * INT8_BLOCK + STAGING, UltraLongAdmission.bytesNeeded(request(5120, 64).build(),
                 new ContextPolicy(Overflow.SLIDE, 16, 64, 0), DEMO, KvDType.INT8));
         // reject: prompt plus output, here 100 + 30 tokens = 9 blocks
-        assertEquals(9 * INT8_BLOCK, UltraLongAdmission.bytesNeeded(request(100, 30).build(), ContextPolicy.REJECT,
-                DEMO, KvDType.INT8));
+        assertEquals(9 * INT8_BLOCK + STAGING, UltraLongAdmission.bytesNeeded(request(100, 30).build(),
+                ContextPolicy.REJECT, DEMO, KvDType.INT8));
+        assertEquals(9 * 16 * 2048, UltraLongAdmission.bytesNeeded(request(100, 30).build(), ContextPolicy.REJECT,
+                DEMO, KvDType.F32));
 
-        policy = new UltraLongAdmission.Policy(100_000, 512, 2, 10 * INT8_BLOCK, KvDType.INT8, true,
+        policy = new UltraLongAdmission.Policy(100_000, 512, 2, 10 * INT8_BLOCK + STAGING, KvDType.INT8, true,
                 new ContextPolicy(Overflow.SLIDE, 16, 0, 0), Duration.ZERO);
         RejectedException e = assertThrows(RejectedException.class, () -> admit(request(5120, 64).build()));
         assertEquals(Reason.INVALID, e.reason());

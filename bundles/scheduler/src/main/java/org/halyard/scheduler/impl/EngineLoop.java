@@ -399,7 +399,7 @@ final class EngineLoop implements Runnable {
                 }
             }
             int n = fitWindow(suspect, Math.min(suspect.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
-            if (n > 0 && room(suspect, n, inPlan)) {
+            if (n > 0 && room(suspect, n = fitBudget(suspect, n), inPlan)) {
                 plan.add(new Scheduled(suspect, n));
             }
             return plan;
@@ -430,6 +430,7 @@ final class EngineLoop implements Runnable {
                     i = -1; // it ended; restart the pass
                     continue;
                 }
+                n = fitBudget(s, n);
                 if (!room(s, n, inPlan)) {
                     if (running.contains(s)) {
                         // nobody else to preempt: this request alone exceeds the pool
@@ -480,6 +481,7 @@ final class EngineLoop implements Runnable {
             if (n < 0) {
                 continue; // it ended
             }
+            n = fitBudget(s, n);
             boolean ok = grow(s, n);
             while (!ok) {
                 Sequence victim = victim(inPlan, p);
@@ -593,6 +595,27 @@ final class EngineLoop implements Runnable {
             requeue(victim, true);
         }
         return true;
+    }
+
+    /**
+     * A request with a KV budget ({@link KvPolicy#maxBytes()}) takes a smaller chunk rather than
+     * pass it: blocks being written count at their open size (INT8 blocks are staged as F32), so a
+     * long chunk can exceed a budget that the sealed blocks fit. Halves {@code n} until its room
+     * is allocated (or one token is left, for the usual path to handle).
+     */
+    private int fitBudget(Sequence s, int n) {
+        KvPolicy kp = s.request.kv();
+        if (kp == null || kp.maxBytes() == 0 || s.kv == null || !s.kv.valid()) {
+            return n;
+        }
+        while (n > 1) {
+            int need = s.slot() + n - s.kv.capacity();
+            if (need <= 0 || lease.cache.allocate(s.kv, need)) {
+                return n;
+            }
+            n = Math.max(1, n / 2);
+        }
+        return n;
     }
 
     /** Allocates what {@code s} needs to feed {@code n} more tokens. */
