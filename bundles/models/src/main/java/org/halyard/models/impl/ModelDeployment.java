@@ -141,8 +141,9 @@ public class ModelDeployment implements HealthContributor {
                 if (s.loaded() != null && s.loaded().engine() == gone && this.engine == null) {
                     LOG.warn("Model deployment {}: engine {} did not come back; withdrawing the model",
                             config.name(), gone.name());
-                    unregister(s.loaded());
+                    // health says DOWN before the service goes: whoever sees it gone sees why
                     state = new State(Phase.WAITING, "waiting for an engine matching " + config.engine_target(), null);
+                    unregister(s.loaded());
                 }
             }, Math.max(0, config.engine_grace_seconds()), TimeUnit.SECONDS));
         }
