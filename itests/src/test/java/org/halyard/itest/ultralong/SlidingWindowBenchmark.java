@@ -21,8 +21,9 @@ import org.halyard.kvcache.impl.PagedKvCacheManager;
  * The figures of docs/ultralong.md on output quality past the context: perplexity of the demo
  * model on held-back plays inside its trained context, and past its context with a sliding window
  * (and its ablations) and with naive positions; and how repetitive a long greedy continuation
- * past the context is. Run with {@code ./mvnw -B -q -pl itests -am verify -DskipTests -Pbench}
- * (or this class's main with the test class path; arguments: tokens per play, default 4096).
+ * past the context is. Run with {@code ./mvnw -B -q -pl itests -am verify -DskipTests -Pbench
+ * -Dbench.class=org.halyard.itest.ultralong.SlidingWindowBenchmark} (or this class's main with
+ * the test class path; arguments: tokens per play, default 4096).
  */
 public final class SlidingWindowBenchmark {
 

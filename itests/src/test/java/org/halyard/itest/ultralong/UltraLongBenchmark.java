@@ -21,8 +21,9 @@ import org.halyard.kvcache.impl.PagedKvCacheManager;
  * demo model on the CPU engine outside OSGi, prompts of 1x to 20x its context prefilled in
  * chunks the way the scheduler feeds an ultra-long request (sliding a 256-token window with
  * sinks, INT8 or F32 blocks; hot in chunks of 256, or offloaded through a hot pool smaller than
- * the window in chunks of 64), timed end to end, median of three runs after a warm-up. Run with the test
- * class path: {@code java ... org.halyard.itest.ultralong.UltraLongBenchmark}.
+ * the window in chunks of 64), timed end to end, median of three runs after a warm-up. Run with
+ * {@code ./mvnw -B -q -pl itests -am verify -DskipTests -Pbench
+ * -Dbench.class=org.halyard.itest.ultralong.UltraLongBenchmark}.
  */
 public final class UltraLongBenchmark {
 

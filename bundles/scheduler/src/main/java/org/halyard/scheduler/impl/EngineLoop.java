@@ -92,6 +92,8 @@ final class EngineLoop implements Runnable {
     /** Ends now, failing whatever is still held. */
     private volatile boolean aborting;
     private CacheLease lease;
+    /** Tokens ultra-long requests may still feed in the step being planned. */
+    private int ultraLongBudget;
     /** The last step prefilled new interactive requests only (the next one decodes). */
     private boolean lastStepPrefillOnly;
     /** Tokens fed per second, smoothed over recent steps. */
@@ -378,6 +380,8 @@ final class EngineLoop implements Runnable {
     /** Chooses this step's sequences and token counts, allocating KV room and preempting. */
     private List<Scheduled> schedule(Settings st) {
         int budget = st.maxBatchTokens();
+        ultraLongBudget = st.maxUltraLongClassTokens() == 0 || !interactiveWork() ? Integer.MAX_VALUE
+                : st.maxUltraLongClassTokens();
         List<Scheduled> plan = new ArrayList<>();
         Set<Sequence> inPlan = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         running.sort(ORDER);
@@ -425,7 +429,11 @@ final class EngineLoop implements Runnable {
                 if (inPlan.contains(s) || s.decoding() != (pass == 0)) {
                     continue;
                 }
-                int n = fitWindow(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
+                int n = classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
+                if (n == 0) {
+                    continue; // ultra-long work beside interactive work: this step has its share
+                }
+                n = fitWindow(s, n);
                 if (n < 0) {
                     i = -1; // it ended; restart the pass
                     continue;
@@ -442,6 +450,7 @@ final class EngineLoop implements Runnable {
                 plan.add(new Scheduled(s, n));
                 inPlan.add(s);
                 budget -= n;
+                charge(s, n);
             }
         }
 
@@ -474,10 +483,13 @@ final class EngineLoop implements Runnable {
             if (s.suspect || (wholeOnly && s.pending() > Math.min(budget, st.maxPrefillChunkTokens()))) {
                 return -1;
             }
+            if (p == PriorityClass.ULTRA_LONG && ultraLongBudget <= 0) {
+                return budget; // this step has its share of ultra-long work; lower classes may still start
+            }
             if (!openKv(s, st)) {
                 continue; // it was ended
             }
-            int n = fitWindow(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
+            int n = fitWindow(s, classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()))));
             if (n < 0) {
                 continue; // it ended
             }
@@ -510,8 +522,34 @@ final class EngineLoop implements Runnable {
             plan.add(new Scheduled(s, n));
             inPlan.add(s);
             budget -= n;
+            charge(s, n);
         }
         return budget;
+    }
+
+    /** Whether interactive requests are running or waiting (ultra-long work then takes a capped share). */
+    private boolean interactiveWork() {
+        if (!waiting.get(PriorityClass.INTERACTIVE).isEmpty()) {
+            return true;
+        }
+        for (Sequence s : running) {
+            if (s.request.priority() == PriorityClass.INTERACTIVE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code n} capped at what ultra-long requests may still feed in this step ({@code maxUltraLongClassTokens}). */
+    private int classCap(Sequence s, int n) {
+        return s.request.priority() == PriorityClass.ULTRA_LONG ? Math.min(n, Math.max(0, ultraLongBudget)) : n;
+    }
+
+    /** Counts {@code n} planned tokens against the class's share of the step. */
+    private void charge(Sequence s, int n) {
+        if (s.request.priority() == PriorityClass.ULTRA_LONG && ultraLongBudget != Integer.MAX_VALUE) {
+            ultraLongBudget -= n;
+        }
     }
 
     /** Moves a waiting suspect into the running list (it runs alone). */

@@ -88,6 +88,11 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
                 + "in a step of its own, ahead of the running decodes (never twice in a row): a shorter time "
                 + "to first token for one extra step of the running requests")
         boolean interactivePrefillFirst() default true;
+
+        @AttributeDefinition(description = "The most tokens of ultra-long requests one step may feed while "
+                + "interactive requests are running or waiting (0 for no cap beyond maxBatchTokens): bounds how "
+                + "much a long document's prefill lengthens each interactive decode step")
+        int maxUltraLongClassTokens() default 64;
     }
 
     private final BatchScheduler scheduler;
@@ -111,7 +116,7 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
         return new Settings(c.maxBatchTokens(), c.maxBatchSequences(), c.maxPrefillChunkTokens(),
                 c.maxWaitingRequests(), c.kvCapacityBytes(), c.kvDType(), c.prefixCaching(),
                 c.prefixCachePerTenant(), Duration.ofSeconds(Math.max(0, c.drain_seconds())),
-                c.interactivePrefillFirst());
+                c.interactivePrefillFirst(), c.maxUltraLongClassTokens());
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

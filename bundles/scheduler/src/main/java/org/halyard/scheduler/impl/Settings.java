@@ -19,18 +19,33 @@ import org.halyard.kvcache.api.KvDType;
  * @param interactivePrefillFirst whether a waiting interactive request whose prompt fits one chunk
  *     is prefilled in a step of its own ahead of the running decodes (never twice in a row), so
  *     its first token does not wait for the batch's decode work
+ * @param maxUltraLongClassTokens the most tokens of {@link
+ *     org.halyard.serving.api.PriorityClass#ULTRA_LONG} requests one step may feed while
+ *     interactive requests are running or waiting; 0 for no cap beyond {@code maxBatchTokens}.
+ *     Without interactive work, ultra-long prompts are prefilled in whole chunks. A step cannot be
+ *     interrupted, so this bounds how much a long document's prefill lengthens each interactive
+ *     decode step
  */
 record Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens,
         int maxWaitingRequests, long kvCapacityBytes, KvDType kvDType, boolean prefixCaching,
-        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst) {
+        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst, int maxUltraLongClassTokens) {
 
     static final Settings DEFAULT = new Settings(512, 64, 256, 1024, 0, KvDType.F32, true, false,
-            Duration.ofSeconds(30), true);
+            Duration.ofSeconds(30), true, 64);
 
     Settings {
-        if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0) {
+        if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0
+                || maxUltraLongClassTokens < 0) {
             throw new IllegalArgumentException("maxBatchTokens, maxBatchSequences and maxPrefillChunkTokens must "
-                    + "be at least 1 and maxWaitingRequests not negative");
+                    + "be at least 1, maxWaitingRequests and maxUltraLongClassTokens not negative");
         }
+    }
+
+    /** Settings without a cap on ultra-long tokens beside interactive work. */
+    Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens, int maxWaitingRequests,
+            long kvCapacityBytes, KvDType kvDType, boolean prefixCaching, boolean prefixCachePerTenant,
+            Duration drain, boolean interactivePrefillFirst) {
+        this(maxBatchTokens, maxBatchSequences, maxPrefillChunkTokens, maxWaitingRequests, kvCapacityBytes, kvDType,
+                prefixCaching, prefixCachePerTenant, drain, interactivePrefillFirst, 0);
     }
 }

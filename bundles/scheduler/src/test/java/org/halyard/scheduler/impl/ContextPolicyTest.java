@@ -223,4 +223,39 @@ class ContextPolicyTest {
         assertTrue(together >= 5, "the document's prefill shared " + together + " steps with the chat decodes");
     }
 
+    @Test
+    void besideInteractiveDecodesAnUltraLongPromptTakesItsCappedShareAndWholeChunksAlone() throws Exception {
+        model = new FakeModel(MODEL, 4096);
+        scheduler = new BatchScheduler(new Settings(256, 16, 128, 1024, 0, KvDType.F32, true, false,
+                Duration.ofSeconds(5), true, 16));
+        scheduler.setKvCacheManager(kv);
+        scheduler.addModel(model, MODEL, 1, 0);
+        model.gate = new java.util.concurrent.Semaphore(0);
+        BatchSchedulerTest.Recorder chat = run(request(8, 20).build());
+        GenerationRequest doc = request(3000, 4).priority(PriorityClass.ULTRA_LONG).build();
+        BatchSchedulerTest.Recorder longRec = run(doc);
+        Thread.sleep(50);
+        model.gate.release(100_000);
+        chat.await();
+        longRec.await();
+        assertArrayEquals(FakeModel.reference(doc.prompt(), 4), longRec.ids());
+        int beside = 0;
+        int alone = 0;
+        for (FakeModel.Step s : model.steps) {
+            int d = s.ids().indexOf(doc.requestId());
+            if (d < 0) {
+                continue;
+            }
+            if (s.ids().contains("r1")) {
+                beside++;
+                assertTrue(s.counts().get(d) <= 16, "beside the chat: " + s);
+            } else if (s.counts().get(d) > 16) {
+                alone++;
+                assertTrue(s.counts().get(d) <= 128, "alone: " + s);
+            }
+        }
+        assertTrue(beside >= 10, "the document shared " + beside + " steps with the chat decodes");
+        assertTrue(alone >= 10, "whole chunks once the chat ended: " + alone);
+    }
+
 }
