@@ -1,28 +1,13 @@
 package org.halyard.mode.batch;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.halyard.core.api.Health;
 import org.halyard.core.api.HealthContributor;
-import org.halyard.rest.api.ApiException;
-import org.halyard.rest.api.Caller;
-import org.halyard.rest.api.OpenAiEndpoints;
 import org.halyard.safety.api.Kill;
 import org.halyard.safety.api.KillScope;
 import org.halyard.safety.api.KillSwitch;
@@ -36,95 +21,39 @@ import org.halyard.serving.api.RejectedException;
 import org.halyard.serving.api.RejectedException.Reason;
 import org.halyard.serving.api.Scheduler;
 import org.halyard.serving.api.ServingMode;
-import org.halyard.serving.api.batch.BatchInfo;
-import org.halyard.serving.api.batch.BatchService;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
-import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
-import org.osgi.service.metatype.annotations.ObjectClassDefinition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The {@code batch} serving mode: offline work (evaluations, data generation, nightly jobs) that
- * runs in the scheduler's lowest class, in the capacity interactive traffic leaves, and is never
- * lost. It owns the OpenAI Files and Batch APIs ({@link FilesResource}, {@link BatchesResource}):
- * files and batches live in an embedded H2 database and files under the data directory
- * ({@link BatchStore}, {@link Blobs}); {@link BatchRunner} runs the lines and survives crashes.
- *
- * <p>As a {@link ServingMode} it also admits single requests that name {@code "mode": "batch"}
- * (synchronous, low priority): kill switch, prompt and output limits, a bound on requests in
- * flight, and the API key's limit on concurrent requests (its per-minute quotas are for
- * interactive traffic and do not apply here).
+ * The {@code batch} serving mode: requests scheduled in the lowest class
+ * ({@link PriorityClass#BATCH}), which yields to interactive work within one engine step. Batch
+ * lines ({@link BatchJobs}) come through it, and so do single requests that name
+ * {@code "mode": "batch"}. Admission: the kill switch (503), the prompt and output limits (400), a
+ * bound on requests in flight ({@code maxConcurrentLines + maxQueuedRequests}, 503) and the API
+ * key's limit on concurrent requests (429); the key's per-minute quotas are for interactive
+ * traffic and do not apply. No default deadline: a batch line carries its batch's window.
  */
-@Component(configurationPid = BatchMode.PID, service = {ServingMode.class, HealthContributor.class,
-        BatchService.class, BatchMode.class},
+@Component(configurationPid = BatchMode.PID, service = {ServingMode.class, HealthContributor.class},
         property = {ServingMode.MODE + "=" + BatchMode.NAME, HealthContributor.COMPONENT + "=mode/batch"})
-@Designate(ocd = BatchMode.Config.class)
-public class BatchMode implements ServingMode, HealthContributor, BatchService {
+@Designate(ocd = BatchConfig.class)
+public class BatchMode implements ServingMode, HealthContributor {
 
-    static final Logger LOG = LoggerFactory.getLogger(BatchMode.class);
-
-    /** The configuration PID. */
+    /** The configuration PID (shared with {@link BatchJobs}). */
     public static final String PID = "org.halyard.mode.batch";
 
     /** The mode's name. */
     public static final String NAME = "batch";
 
-    /** Configuration ({@code etc/org.halyard.mode.batch.cfg}); limits apply live, the data directory on restart. */
-    @ObjectClassDefinition(name = "Halyard batch mode",
-            description = "Storage, limits and retention of the OpenAI Files and Batch APIs")
-    public @interface Config {
-
-        @AttributeDefinition(description = "Folder of the batch database and files; empty for ${halyard.data}/batch, "
-                + "or ${karaf.data}/halyard/batch when halyard.data is not set. Read when the mode starts")
-        String dataDirectory() default "";
-
-        @AttributeDefinition(description = "Batch lines that run at once (the batch sequences in the scheduler)")
-        int maxConcurrentLines() default 8;
-
-        @AttributeDefinition(description = "Most requests (lines) in one batch input file")
-        int maxLinesPerBatch() default 50_000;
-
-        @AttributeDefinition(description = "Largest uploaded file (bytes); larger uploads get 413")
-        long maxFileSizeBytes() default 200L * 1024 * 1024;
-
-        @AttributeDefinition(description = "Hours files, and ended batches with their output, are kept")
-        int retention_hours() default 720;
-
-        @AttributeDefinition(description = "How often retention deletes what is older (seconds)")
-        int cleanupInterval_seconds() default 3600;
-
-        @AttributeDefinition(description = "Longest completion_window accepted (hours); OpenAI's clients send 24h")
-        int maxCompletionWindow_hours() default 168;
-
-        @AttributeDefinition(description = "Longest prompt of a line or batch-mode request (tokens)")
-        int maxPromptTokens() default 8192;
-
-        @AttributeDefinition(description = "Largest max_tokens of a line or batch-mode request")
-        int maxOutputTokens() default 4096;
-
-        @AttributeDefinition(description = "Synchronous batch-mode requests (\"mode\": \"batch\") that may wait beyond "
-                + "maxConcurrentLines; more are refused (503)")
-        int maxQueuedRequests() default 64;
-    }
-
-    private final Path dataDirectory;
-    private final BatchStore store;
-    private final Blobs blobs;
-    private final BatchRunner runner;
-    private final Clock clock;
-    private volatile Config config;
+    private volatile BatchConfig config;
     private final Object admission = new Object();
     private final AtomicInteger inFlight = new AtomicInteger();
-    /** Per tenant (an API key name): requests in flight, for the key's concurrency limit. */
+    /** Per tenant (an API key name, so bounded by the keys configured): requests in flight. */
     private final Map<String, AtomicInteger> perTenant = new ConcurrentHashMap<>();
 
     private volatile Scheduler scheduler;
@@ -134,74 +63,13 @@ public class BatchMode implements ServingMode, HealthContributor, BatchService {
     private volatile KillSwitch killSwitch;
 
     @Activate
-    public BatchMode(Config config) throws IOException, SQLException {
-        this(config, Clock.systemUTC());
-    }
-
-    BatchMode(Config config, Clock clock) throws IOException, SQLException {
-        check(config);
+    public BatchMode(BatchConfig config) {
         this.config = config;
-        this.clock = clock;
-        this.dataDirectory = dataDirectory(config);
-        Files.createDirectories(dataDirectory.resolve("db"));
-        this.store = BatchStore.open(dataDirectory.resolve("db"));
-        try {
-            this.blobs = new Blobs(dataDirectory);
-            this.runner = new BatchRunner(store, blobs, limits(config), clock);
-            runner.start(Duration.ofSeconds(config.cleanupInterval_seconds()));
-        } catch (IOException | SQLException | RuntimeException e) {
-            store.close();
-            throw e;
-        }
-        LOG.info("Batch mode: data in {}", dataDirectory);
     }
 
     @Modified
-    void modified(Config c) {
-        check(c);
-        if (!dataDirectory(c).equals(dataDirectory)) {
-            LOG.warn("{}: dataDirectory changes when the batch mode restarts (bundle:restart org.halyard.mode-batch); "
-                    + "it stays {} until then", PID, dataDirectory);
-        }
+    void modified(BatchConfig c) {
         this.config = c;
-        runner.configure(limits(c), Duration.ofSeconds(c.cleanupInterval_seconds()));
-    }
-
-    @Deactivate
-    void deactivate() {
-        runner.close();
-        store.close();
-    }
-
-    private static void check(Config c) {
-        if (c.maxConcurrentLines() < 1 || c.maxLinesPerBatch() < 1 || c.maxFileSizeBytes() < 1 || c.retention_hours() < 0
-                || c.cleanupInterval_seconds() < 1 || c.maxCompletionWindow_hours() < 1 || c.maxPromptTokens() < 1
-                || c.maxOutputTokens() < 1 || c.maxQueuedRequests() < 0) {
-            throw new IllegalArgumentException(PID + ": limits must be positive (retention.hours and "
-                    + "maxQueuedRequests may be 0)");
-        }
-    }
-
-    private static BatchRunner.Limits limits(Config c) {
-        return new BatchRunner.Limits(c.maxConcurrentLines(), c.maxLinesPerBatch(),
-                Duration.ofHours(c.retention_hours()));
-    }
-
-    /** The configured folder, else {@code ${halyard.data}/batch}, else {@code ${karaf.data}/halyard/batch}. */
-    static Path dataDirectory(Config c) {
-        String dir = c.dataDirectory() == null ? "" : c.dataDirectory().trim();
-        if (!dir.isEmpty()) {
-            return Path.of(dir).toAbsolutePath();
-        }
-        String halyard = System.getProperty("halyard.data");
-        if (halyard != null && !halyard.isBlank()) {
-            return Path.of(halyard, "batch").toAbsolutePath();
-        }
-        String karaf = System.getProperty("karaf.data");
-        if (karaf != null && !karaf.isBlank()) {
-            return Path.of(karaf, "halyard", "batch").toAbsolutePath();
-        }
-        return Path.of(System.getProperty("java.io.tmpdir"), "halyard-batch").toAbsolutePath();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -216,34 +84,6 @@ public class BatchMode implements ServingMode, HealthContributor, BatchService {
         }
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindEndpoints(OpenAiEndpoints e) {
-        runner.setEndpoints(e);
-    }
-
-    void unbindEndpoints(OpenAiEndpoints e) {
-        runner.unsetEndpoints(e);
-    }
-
-    Path dataDirectory() {
-        return dataDirectory;
-    }
-
-    BatchRunner runner() {
-        return runner;
-    }
-
-    Config config() {
-        return config;
-    }
-
-    long now() {
-        return clock.instant().getEpochSecond();
-    }
-
-    // ---- the serving mode ----
-
     @Override
     public String name() {
         return NAME;
@@ -256,14 +96,14 @@ public class BatchMode implements ServingMode, HealthContributor, BatchService {
 
     @Override
     public ModeLimits limits() {
-        Config c = config;
+        BatchConfig c = config;
         return new ModeLimits(c.maxPromptTokens(), c.maxOutputTokens(), c.maxQueuedRequests(), Long.MAX_VALUE,
                 c.maxConcurrentLines());
     }
 
     @Override
     public GenerationHandle submit(GenerationRequest request, GenerationListener listener) throws RejectedException {
-        Config c = config;
+        BatchConfig c = config;
         KillSwitch kill = killSwitch;
         if (kill != null) {
             Optional<Kill> k = kill.check(new KillScope(KillScope.Type.MODE, NAME),
@@ -288,8 +128,8 @@ public class BatchMode implements ServingMode, HealthContributor, BatchService {
         }
         GenerationRequest admitted = request.toBuilder().mode(NAME).priority(PriorityClass.BATCH).build();
         Quota q = request.quota();
-        AtomicInteger tenant = q.concurrentRequests() > 0 ? perTenant.computeIfAbsent(request.tenant(), t -> new AtomicInteger())
-                : null;
+        AtomicInteger tenant = q.concurrentRequests() > 0
+                ? perTenant.computeIfAbsent(request.tenant(), t -> new AtomicInteger()) : null;
         GenerationHandle h;
         synchronized (admission) {
             if (inFlight.get() >= c.maxConcurrentLines() + c.maxQueuedRequests()) {
@@ -318,227 +158,12 @@ public class BatchMode implements ServingMode, HealthContributor, BatchService {
 
     @Override
     public List<Health> health() {
-        Map<String, String> attrs = Map.of("activeBatches", Integer.toString(runner.activeBatches()),
-                "linesInFlight", Integer.toString(runner.inFlight()), "requestsInFlight", Integer.toString(inFlight.get()),
+        Map<String, String> attrs = Map.of("inFlight", Integer.toString(inFlight.get()),
                 "maxConcurrentLines", Integer.toString(config.maxConcurrentLines()),
-                "dataDirectory", dataDirectory.toString());
+                "maxQueuedRequests", Integer.toString(config.maxQueuedRequests()));
         if (scheduler == null) {
             return List.of(new Health("mode/batch", Health.Status.DEGRADED, false, "waiting for a scheduler", attrs));
         }
-        return List.of(new Health("mode/batch", Health.Status.UP, true, runner.activeBatches() + " batch(es) running, "
-                + runner.inFlight() + " line(s) in flight", attrs));
-    }
-
-    // ---- files ----
-
-    /**
-     * Stores an upload atomically and lists it; nothing is kept when it fails.
-     *
-     * @throws ApiException 413 when larger than {@code maxFileSizeBytes}
-     */
-    FileRecord upload(String tenant, String filename, InputStream content) throws IOException, SQLException {
-        String id = Ids.file();
-        long max = config.maxFileSizeBytes();
-        long size;
-        try {
-            size = blobs.write(id, content, max);
-        } catch (Blobs.TooLargeException e) {
-            throw new ApiException(413, "The file is larger than " + max + " bytes, the limit of this server "
-                    + "(maxFileSizeBytes in etc/org.halyard.mode.batch.cfg); split it.", "file", "file_too_large");
-        }
-        FileRecord f = new FileRecord(id, tenant, FileRecord.PURPOSE_BATCH, filename, size, now());
-        try {
-            store.insertFile(f);
-        } catch (SQLException | RuntimeException e) {
-            blobs.delete(id);
-            throw e;
-        }
-        return f;
-    }
-
-    /** A file the caller may see, or 404. */
-    FileRecord file(Caller caller, String id) throws SQLException {
-        Optional<FileRecord> f = store.file(id);
-        if (f.isEmpty() || !visible(caller, f.get().tenant())) {
-            throw new ApiException(404, "No such file: '" + id + "'.", "file_id", "file_not_found");
-        }
-        return f.get();
-    }
-
-    List<FileRecord> files(Caller caller, String purpose, String after, int limit, boolean ascending) throws SQLException {
-        return store.files(caller.has(Caller.ADMIN) ? null : caller.tenant(), purpose, after, limit, ascending);
-    }
-
-    Path content(FileRecord f) {
-        return blobs.path(f.id());
-    }
-
-    /** Deletes a file; 409 while an unfinished batch reads it. */
-    void deleteFile(Caller caller, String id) throws SQLException, IOException {
-        FileRecord f = file(caller, id);
-        List<String> users = store.unfinishedReading(f.id());
-        if (!users.isEmpty()) {
-            throw new ApiException(409, "The file '" + id + "' is the input of batch " + users.get(0) + ", which has not "
-                    + "ended; cancel it or wait for it to end.", "file_id", "file_in_use");
-        }
-        store.deleteFile(f.id());
-        blobs.delete(f.id());
-    }
-
-    Instant expiresAt(FileRecord f) {
-        return Instant.ofEpochSecond(f.createdAt()).plus(Duration.ofHours(config.retention_hours()));
-    }
-
-    // ---- batches ----
-
-    private static final Pattern WINDOW = Pattern.compile("(\\d{1,6})([smhd])");
-
-    /** The length of a completion window such as {@code 24h}; 400 when malformed or too long. */
-    Duration window(String w) {
-        Matcher m = WINDOW.matcher(w == null ? "" : w.trim());
-        if (!m.matches()) {
-            throw ApiException.invalid("completion_window", "completion_window must be a duration such as \"24h\" "
-                    + "(a number and s, m, h or d).");
-        }
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
-        Duration max = Duration.ofHours(config.maxCompletionWindow_hours());
-        if (d.isZero() || d.compareTo(max) > 0) {
-            throw ApiException.invalid("completion_window", "completion_window must be between 1s and "
-                    + config.maxCompletionWindow_hours() + "h on this server; it is " + w + ".");
-        }
-        return d;
-    }
-
-    /** Creates a batch (validating); the runner validates and runs it. */
-    BatchRecord create(Caller caller, String inputFileId, String endpoint, String completionWindow, JsonNode metadata)
-            throws SQLException {
-        Duration window = window(completionWindow);
-        FileRecord input = file(caller, inputFileId);
-        if (!input.purpose().equals(FileRecord.PURPOSE_BATCH)) {
-            throw ApiException.invalid("input_file_id", "The file '" + inputFileId + "' has purpose '" + input.purpose()
-                    + "'; a batch reads a file uploaded with purpose 'batch'.");
-        }
-        long now = now();
-        BatchRecord b = new BatchRecord(Ids.batch(), caller.tenant(), endpoint, input.id(), completionWindow.trim(),
-                BatchRecord.VALIDATING, null, now, null, now + window.toSeconds(), null, null, null, null, null, null, 0,
-                0, 0, null, null, null, metadata == null || metadata.isNull() ? null : metadata.toString());
-        store.insertBatch(b);
-        runner.created(b.id());
-        return b;
-    }
-
-    /** A batch the caller may see, with live counts while it runs; 404 otherwise. */
-    BatchRecord batch(Caller caller, String id) throws SQLException {
-        Optional<BatchRecord> b = store.batch(id);
-        if (b.isEmpty() || (caller != null && !visible(caller, b.get().tenant()))) {
-            throw new ApiException(404, "No such batch: '" + id + "'.", "batch_id", "batch_not_found");
-        }
-        return withLive(b.get());
-    }
-
-    private BatchRecord withLive(BatchRecord b) {
-        if (b.ended()) {
-            return b;
-        }
-        return runner.live(b.id()).map(l -> new BatchRecord(b.id(), b.tenant(), b.endpoint(), b.inputFileId(),
-                b.completionWindow(), b.status(), b.outcome(), b.createdAt(), b.inProgressAt(), b.expiresAt(),
-                b.finalizingAt(), b.completedAt(), b.failedAt(), b.expiredAt(), b.cancellingAt(), b.cancelledAt(),
-                b.total(), l.completed(), l.failed(), null, null, b.errors(), b.metadata())).orElse(
-                        new BatchRecord(b.id(), b.tenant(), b.endpoint(), b.inputFileId(), b.completionWindow(),
-                                b.status(), b.outcome(), b.createdAt(), b.inProgressAt(), b.expiresAt(), b.finalizingAt(),
-                                b.completedAt(), b.failedAt(), b.expiredAt(), b.cancellingAt(), b.cancelledAt(), b.total(),
-                                b.completed(), b.failed(), null, null, b.errors(), b.metadata()));
-    }
-
-    List<BatchRecord> batches(Caller caller, String after, int limit) throws SQLException {
-        List<BatchRecord> out = new ArrayList<>();
-        for (BatchRecord b : store.batches(caller == null || caller.has(Caller.ADMIN) ? null : caller.tenant(), after,
-                limit)) {
-            out.add(withLive(b));
-        }
-        return out;
-    }
-
-    /** Cancels a batch; 409 when it has ended. */
-    BatchRecord cancel(Caller caller, String id) throws SQLException {
-        BatchRecord b = batch(caller, id);
-        Optional<String> status = store.requestCancel(b.id(), now());
-        if (status.isEmpty()) {
-            throw new ApiException(409, "The batch '" + id + "' has already ended (" + b.status() + "); only a "
-                    + "batch that is validating or in progress can be cancelled.", "batch_id", "batch_ended");
-        }
-        if (status.get().equals(BatchRecord.CANCELLING)) {
-            runner.cancelled(b.id());
-        }
-        return batch(caller, id);
-    }
-
-    private static boolean visible(Caller caller, String tenant) {
-        return caller.has(Caller.ADMIN) || caller.tenant().equals(tenant);
-    }
-
-    // ---- BatchService (the shell) ----
-
-    @Override
-    public List<BatchInfo> list(int limit) {
-        try {
-            return batches(null, null, Math.max(1, limit)).stream().map(this::info).toList();
-        } catch (SQLException e) {
-            throw new IllegalStateException("reading the batch database failed: " + e.getMessage(), e);
-        }
-    }
-
-    @Override
-    public Optional<BatchInfo> get(String batchId) {
-        try {
-            return Optional.of(info(batch(null, batchId)));
-        } catch (ApiException e) {
-            return Optional.empty();
-        } catch (SQLException e) {
-            throw new IllegalStateException("reading the batch database failed: " + e.getMessage(), e);
-        }
-    }
-
-    @Override
-    public BatchInfo cancel(String batchId) {
-        try {
-            BatchRecord b = store.batch(batchId).orElseThrow(() -> new NoSuchElementException("no batch " + batchId));
-            Optional<String> status = store.requestCancel(b.id(), now());
-            if (status.isEmpty()) {
-                throw new IllegalStateException("batch " + batchId + " has already ended (" + b.status() + ")");
-            }
-            if (status.get().equals(BatchRecord.CANCELLING)) {
-                runner.cancelled(b.id());
-            }
-            return info(batch(null, batchId));
-        } catch (SQLException e) {
-            throw new IllegalStateException("reading the batch database failed: " + e.getMessage(), e);
-        }
-    }
-
-    private BatchInfo info(BatchRecord b) {
-        List<String> errors = new ArrayList<>();
-        if (b.errors() != null) {
-            try {
-                for (JsonNode e : Jsonl.MAPPER.readTree(b.errors()).path("data")) {
-                    errors.add((e.path("line").isNumber() ? "line " + e.get("line").asInt() + ": " : "")
-                            + e.path("message").asText());
-                }
-            } catch (IOException ignored) {
-                errors.add(b.errors());
-            }
-        }
-        int running = runner.live(b.id()).map(BatchRunner.Live::inFlight).orElse(0);
-        Long ended = b.endedAt();
-        return new BatchInfo(b.id(), b.tenant(), b.endpoint(), b.status(), b.inputFileId(),
-                b.ended() ? b.outputFileId() : null, b.ended() ? b.errorFileId() : null, b.total(), b.completed(),
-                b.failed(), running, Instant.ofEpochSecond(b.createdAt()), Instant.ofEpochSecond(b.expiresAt()),
-                ended == null ? null : Instant.ofEpochSecond(ended), errors);
+        return List.of(new Health("mode/batch", Health.Status.UP, true, inFlight.get() + " request(s) in flight", attrs));
     }
 }

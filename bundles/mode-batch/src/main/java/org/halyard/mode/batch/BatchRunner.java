@@ -159,6 +159,10 @@ final class BatchRunner implements AutoCloseable {
         run(this::pump);
     }
 
+    boolean hasEndpoints() {
+        return endpoints != null;
+    }
+
     void unsetEndpoints(OpenAiEndpoints e) {
         if (endpoints == e) {
             endpoints = null;
@@ -242,7 +246,7 @@ final class BatchRunner implements AutoCloseable {
                 published.clear();
             }).get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            BatchMode.LOG.warn("Stopping the batch runner did not finish cleanly", e);
+            BatchJobs.LOG.warn("Stopping the batch runner did not finish cleanly", e);
         }
         closed = true;
         actor.shutdownNow();
@@ -274,7 +278,7 @@ final class BatchRunner implements AutoCloseable {
         try {
             t.run();
         } catch (Exception | LinkageError e) {
-            BatchMode.LOG.error("Batch runner task failed; it is retried on the next tick", e);
+            BatchJobs.LOG.error("Batch runner task failed; it is retried on the next tick", e);
         }
     }
 
@@ -293,7 +297,7 @@ final class BatchRunner implements AutoCloseable {
             }
         }
         if (temps + orphans > 0) {
-            BatchMode.LOG.info("Batch storage: removed {} interrupted upload(s) and {} unlisted file(s)", temps, orphans);
+            BatchJobs.LOG.info("Batch storage: removed {} interrupted upload(s) and {} unlisted file(s)", temps, orphans);
         }
     }
 
@@ -302,14 +306,14 @@ final class BatchRunner implements AutoCloseable {
         for (BatchRecord b : store.unfinished()) {
             unfinished.add(b.id());
             if (b.outcome() != null) {
-                BatchMode.LOG.info("Batch {}: finishing its interrupted finalization ({})", b.id(), b.outcome());
+                BatchJobs.LOG.info("Batch {}: finishing its interrupted finalization ({})", b.id(), b.outcome());
                 completeFinalize(b);
             } else if (b.status().equals(BatchRecord.VALIDATING)) {
                 validate(b);
             } else {
                 Active a = activate(b);
                 if (a != null) {
-                    BatchMode.LOG.info("Batch {}: resumed with {} of {} lines answered", b.id(), a.done.size(), b.total());
+                    BatchJobs.LOG.info("Batch {}: resumed with {} of {} lines answered", b.id(), a.done.size(), b.total());
                     if (b.status().equals(BatchRecord.CANCELLING)) {
                         end(a, BatchRecord.CANCELLED);
                     }
@@ -334,7 +338,7 @@ final class BatchRunner implements AutoCloseable {
         InputLines.Validation v = InputLines.validate(blobs.path(b.inputFileId()), b.endpoint(),
                 limits.maxLinesPerBatch());
         if (!v.valid()) {
-            BatchMode.LOG.info("Batch {} failed validation: {} problem(s), the first: {}", b.id(),
+            BatchJobs.LOG.info("Batch {} failed validation: {} problem(s), the first: {}", b.id(),
                     v.problems().size() + v.moreProblems(), v.problems().get(0).message());
             store.fail(b.id(), errors(v.problems(), v.moreProblems()), v.lines(), now);
             return;
@@ -374,7 +378,7 @@ final class BatchRunner implements AutoCloseable {
     /** Opens the logs of a running batch (repairing them) and takes it up. */
     private Active activate(BatchRecord b) throws IOException, SQLException {
         if (!blobs.exists(b.inputFileId())) {
-            BatchMode.LOG.error("Batch {}: its input file {} is gone; it ends as cancelled", b.id(), b.inputFileId());
+            BatchJobs.LOG.error("Batch {}: its input file {} is gone; it ends as cancelled", b.id(), b.inputFileId());
         }
         Active a = new Active(b, blobs.path(b.inputFileId()));
         Path work = blobs.work(b.id());
@@ -400,7 +404,7 @@ final class BatchRunner implements AutoCloseable {
                 a.output.force();
                 a.errors.force();
             } catch (IOException e) {
-                BatchMode.LOG.warn("Batch {}: forcing its logs to disk failed", a.id, e);
+                BatchJobs.LOG.warn("Batch {}: forcing its logs to disk failed", a.id, e);
             }
         }
         pump();
@@ -414,7 +418,7 @@ final class BatchRunner implements AutoCloseable {
             store.counts(a.id, a.completed, a.failed);
             a.countsDirty = false;
         } catch (SQLException e) {
-            BatchMode.LOG.warn("Batch {}: saving its counts failed", a.id, e);
+            BatchJobs.LOG.warn("Batch {}: saving its counts failed", a.id, e);
         }
     }
 
@@ -428,7 +432,7 @@ final class BatchRunner implements AutoCloseable {
         long now = nowSeconds();
         for (Active a : order) {
             if (a.ending == null && now >= a.expiresAt) {
-                BatchMode.LOG.info("Batch {}: its completion window ended with {} lines answered; it expires", a.id,
+                BatchJobs.LOG.info("Batch {}: its completion window ended with {} lines answered; it expires", a.id,
                         a.done.size());
                 end(a, BatchRecord.EXPIRED);
             }
@@ -483,7 +487,7 @@ final class BatchRunner implements AutoCloseable {
             call = ep.call(a.endpoint, l.body(), caller, new CallOptions(MODE, Instant.ofEpochSecond(a.expiresAt),
                     Map.of("batch_id", a.id)));
         } catch (RuntimeException e) {
-            BatchMode.LOG.warn("Batch {}: starting line {} failed", a.id, l.number(), e);
+            BatchJobs.LOG.warn("Batch {}: starting line {} failed", a.id, l.number(), e);
             a.retries.add(new Retry(l, clock.millis() + 5000));
             return;
         }
@@ -597,7 +601,7 @@ final class BatchRunner implements AutoCloseable {
             log.append(record);
         } catch (IOException e) {
             a.done.remove(l.customId());
-            BatchMode.LOG.error("Batch {}: writing the answer of line {} failed; it runs again", a.id, l.number(), e);
+            BatchJobs.LOG.error("Batch {}: writing the answer of line {} failed; it runs again", a.id, l.number(), e);
             a.retries.add(new Retry(l, clock.millis() + 5000));
             return;
         }
@@ -648,7 +652,7 @@ final class BatchRunner implements AutoCloseable {
                     log.close();
                 }
             } catch (IOException e) {
-                BatchMode.LOG.warn("Batch {}: closing {} failed", a.id, log.path(), e);
+                BatchJobs.LOG.warn("Batch {}: closing {} failed", a.id, log.path(), e);
             }
         }
         try {
@@ -675,7 +679,7 @@ final class BatchRunner implements AutoCloseable {
         int failed = err == null ? 0 : Blobs.countLines(blobs.path(err.id()));
         store.finish(b, now, completed, failed, out, err);
         blobs.deleteWork(b.id());
-        BatchMode.LOG.info("Batch {} {}: {} line(s) answered, {} with an error", b.id(), b.outcome(), completed, failed);
+        BatchJobs.LOG.info("Batch {} {}: {} line(s) answered, {} with an error", b.id(), b.outcome(), completed, failed);
     }
 
     private FileRecord moveIn(Path part, String id, BatchRecord b, String kind, long now) throws IOException {
@@ -718,7 +722,7 @@ final class BatchRunner implements AutoCloseable {
             files++;
         }
         if (batches + files > 0) {
-            BatchMode.LOG.info("Batch retention: deleted {} batch(es) and {} file(s) older than {}", batches, files,
+            BatchJobs.LOG.info("Batch retention: deleted {} batch(es) and {} file(s) older than {}", batches, files,
                     limits.retention());
         }
     }

@@ -78,7 +78,7 @@ final class BatchStore implements AutoCloseable {
         try {
             db.close();
         } catch (SQLException e) {
-            BatchMode.LOG.warn("Closing the batch database failed", e);
+            BatchJobs.LOG.warn("Closing the batch database failed", e);
         }
     }
 

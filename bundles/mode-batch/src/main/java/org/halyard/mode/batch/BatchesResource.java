@@ -45,10 +45,10 @@ public class BatchesResource {
     private static final int MAX_BODY_BYTES = 64 * 1024;
 
     private final ApiAccess access;
-    private final BatchMode mode;
+    private final BatchJobs mode;
 
     @Activate
-    public BatchesResource(@Reference ApiAccess access, @Reference BatchMode mode) {
+    public BatchesResource(@Reference ApiAccess access, @Reference BatchJobs mode) {
         this.access = access;
         this.mode = mode;
     }

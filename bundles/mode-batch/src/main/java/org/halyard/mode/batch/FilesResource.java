@@ -41,10 +41,10 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 public class FilesResource {
 
     private final ApiAccess access;
-    private final BatchMode mode;
+    private final BatchJobs mode;
 
     @Activate
-    public FilesResource(@Reference ApiAccess access, @Reference BatchMode mode) {
+    public FilesResource(@Reference ApiAccess access, @Reference BatchJobs mode) {
         this.access = access;
         this.mode = mode;
     }

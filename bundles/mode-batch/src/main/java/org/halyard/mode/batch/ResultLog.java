@@ -74,7 +74,7 @@ final class ResultLog implements AutoCloseable {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.READ);
         if (cut >= 0) {
-            BatchMode.LOG.warn("Batch result log {}: cut {} bytes of an incomplete record left by a crash; its line "
+            BatchJobs.LOG.warn("Batch result log {}: cut {} bytes of an incomplete record left by a crash; its line "
                     + "runs again", path, cut);
             ch.truncate(good);
             ch.force(true);

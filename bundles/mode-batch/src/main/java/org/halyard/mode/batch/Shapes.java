@@ -12,7 +12,7 @@ final class Shapes {
     private Shapes() {
     }
 
-    static Map<String, Object> file(FileRecord f, BatchMode mode) {
+    static Map<String, Object> file(FileRecord f, BatchJobs mode) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", f.id());
         m.put("object", "file");

@@ -34,8 +34,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The batch mode outside OSGi: real H2 and files in a temporary folder, fake endpoints. */
-class BatchModeTest {
+/** The batch mode's jobs outside OSGi: real H2 and files in a temporary folder, fake endpoints. */
+class BatchJobsTest {
 
     static final String URL = "/v1/chat/completions";
     static final Caller ALICE = new Caller("alice", Set.of(Caller.USER), "", Quota.UNLIMITED);
@@ -45,7 +45,7 @@ class BatchModeTest {
     Path dir;
 
     final FakeEndpoints endpoints = new FakeEndpoints();
-    final List<BatchMode> modes = new ArrayList<>();
+    final List<BatchJobs> modes = new ArrayList<>();
     int retentionHours = 720;
     int maxLines = 1000;
     int concurrent = 4;
@@ -71,13 +71,13 @@ class BatchModeTest {
         }
     }
 
-    BatchMode.Config config() {
+    BatchConfig config() {
         Path data = dir;
         int retention = retentionHours;
         int lines = maxLines;
         int conc = concurrent;
-        return new BatchMode.Config() {
-            @Override public Class<? extends Annotation> annotationType() { return BatchMode.Config.class; }
+        return new BatchConfig() {
+            @Override public Class<? extends Annotation> annotationType() { return BatchConfig.class; }
             @Override public String dataDirectory() { return data.toString(); }
             @Override public int maxConcurrentLines() { return conc; }
             @Override public int maxLinesPerBatch() { return lines; }
@@ -91,8 +91,8 @@ class BatchModeTest {
         };
     }
 
-    BatchMode start() throws Exception {
-        BatchMode m = new BatchMode(config(), clock);
+    BatchJobs start() throws Exception {
+        BatchJobs m = new BatchJobs(config(), clock);
         m.bindEndpoints(endpoints);
         modes.add(m);
         return m;
@@ -100,7 +100,7 @@ class BatchModeTest {
 
     @AfterEach
     void stop() {
-        for (BatchMode m : modes) {
+        for (BatchJobs m : modes) {
             m.deactivate();
         }
         endpoints.close();
@@ -119,15 +119,15 @@ class BatchModeTest {
         return sb.toString();
     }
 
-    static FileRecord upload(BatchMode m, Caller c, String content) throws Exception {
+    static FileRecord upload(BatchJobs m, Caller c, String content) throws Exception {
         return m.upload(c.tenant(), "in.jsonl", new ByteArrayInputStream(content.getBytes(StandardCharsets.UTF_8)));
     }
 
-    static BatchRecord create(BatchMode m, String content, String window) throws Exception {
+    static BatchRecord create(BatchJobs m, String content, String window) throws Exception {
         return m.create(ALICE, upload(m, ALICE, content).id(), URL, window, null);
     }
 
-    static BatchRecord await(BatchMode m, String id, String... statuses) throws Exception {
+    static BatchRecord await(BatchJobs m, String id, String... statuses) throws Exception {
         long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         BatchRecord b = null;
         while (System.nanoTime() < end) {
@@ -140,7 +140,7 @@ class BatchModeTest {
         throw new AssertionError("batch " + id + " is " + (b == null ? "?" : b.status()) + ", not " + List.of(statuses));
     }
 
-    static List<JsonNode> records(BatchMode m, String fileId) throws Exception {
+    static List<JsonNode> records(BatchJobs m, String fileId) throws Exception {
         if (fileId == null) {
             return List.of();
         }
@@ -152,7 +152,7 @@ class BatchModeTest {
     }
 
     /** custom_id → times it appears, over the output and error files. */
-    static Map<String, Integer> answered(BatchMode m, BatchRecord b) throws Exception {
+    static Map<String, Integer> answered(BatchJobs m, BatchRecord b) throws Exception {
         Map<String, Integer> n = new HashMap<>();
         for (String f : new String[] {b.outputFileId(), b.errorFileId()}) {
             for (JsonNode r : records(m, f)) {
@@ -162,7 +162,7 @@ class BatchModeTest {
         return n;
     }
 
-    static void assertEveryLineOnce(BatchMode m, BatchRecord b, int lines) throws Exception {
+    static void assertEveryLineOnce(BatchJobs m, BatchRecord b, int lines) throws Exception {
         Map<String, Integer> n = answered(m, b);
         assertEquals(lines, n.size(), "lines answered: " + n.keySet());
         for (int i = 0; i < lines; i++) {
@@ -173,7 +173,7 @@ class BatchModeTest {
 
     @Test
     void aBatchRunsEveryLineOnceAndCompletesWithItsOutputFile() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         BatchRecord b = create(m, file(25), "24h");
         assertEquals("validating", b.status());
         assertEquals(b.createdAt() + 24 * 3600, b.expiresAt());
@@ -201,7 +201,7 @@ class BatchModeTest {
 
     @Test
     void aFileWithBadLinesFailsValidationWithAnErrorPerLine() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         String content = line("a") + "\n{oops\n" + line("a") + "\n";
         BatchRecord b = await(m, create(m, content, "24h").id(), "failed");
         JsonNode errors = Jsonl.MAPPER.readTree(b.errors());
@@ -219,7 +219,7 @@ class BatchModeTest {
     @Test
     void requestsTheEndpointRefusesGoToTheErrorFileWithTheirStatus() throws Exception {
         endpoints.answer = p -> p.equals("line-3") ? FakeEndpoints.error(400, "invalid_value") : FakeEndpoints.ok(p);
-        BatchMode m = start();
+        BatchJobs m = start();
         BatchRecord b = await(m, create(m, file(6), "24h").id(), "completed");
         assertEquals(5, b.completed());
         assertEquals(1, b.failed());
@@ -245,7 +245,7 @@ class BatchModeTest {
             }
             return FakeEndpoints.ok(p);
         };
-        BatchMode m = start();
+        BatchJobs m = start();
         BatchRecord b = await(m, create(m, file(3), "24h").id(), "completed");
         assertEquals(2, b.completed(), "line-0 succeeded after its refusals");
         assertEquals(1, b.failed());
@@ -257,7 +257,7 @@ class BatchModeTest {
     @Test
     void cancellingStopsRunningLinesKeepsTheOutputAndAnswersTheRest() throws Exception {
         concurrent = 2;
-        BatchMode m = start();
+        BatchJobs m = start();
         endpoints.hold = true;
         BatchRecord b = create(m, file(10), "24h");
         long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -292,7 +292,7 @@ class BatchModeTest {
         MovableClock c = new MovableClock();
         clock = c;
         concurrent = 1;
-        BatchMode m = start();
+        BatchJobs m = start();
         endpoints.hold = true;
         BatchRecord b = create(m, file(4), "1h");
         long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -315,7 +315,7 @@ class BatchModeTest {
     @Test
     void aRestartResumesTheBatchWithoutLosingOrRepeatingALine() throws Exception {
         concurrent = 3;
-        BatchMode first = start();
+        BatchJobs first = start();
         AtomicInteger answered = new AtomicInteger();
         endpoints.answer = p -> {
             answered.incrementAndGet();
@@ -342,7 +342,7 @@ class BatchModeTest {
         endpoints.held.clear();
         endpoints.hold = false;
 
-        BatchMode second = start();
+        BatchJobs second = start();
         BatchRecord done = await(second, b.id(), "completed");
         assertEveryLineOnce(second, done, 30);
         assertEquals(30, done.completed());
@@ -358,7 +358,7 @@ class BatchModeTest {
 
     @Test
     void aFinalizationInterruptedByACrashIsFinishedOnStartWithTheSameFiles() throws Exception {
-        BatchMode first = start();
+        BatchJobs first = start();
         endpoints.hold = true;
         BatchRecord b = create(first, file(2), "24h");
         long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -378,7 +378,7 @@ class BatchModeTest {
         }
         Files.move(dir.resolve("work").resolve(b.id()).resolve(BatchRunner.OUTPUT), dir.resolve("files/file-out1"));
         endpoints.hold = false;
-        BatchMode second = start();
+        BatchJobs second = start();
         BatchRecord done = await(second, b.id(), "cancelled");
         assertEquals("file-out1", done.outputFileId());
         assertNull(done.errorFileId(), "the empty error log gives no file");
@@ -391,7 +391,7 @@ class BatchModeTest {
     @Test
     void retentionDeletesEndedBatchesTheirFilesAndOldUploads() throws Exception {
         retentionHours = 0;
-        BatchMode m = start();
+        BatchJobs m = start();
         BatchRecord b = await(m, create(m, file(2), "24h").id(), "completed");
         String out = b.outputFileId();
         assertTrue(Files.exists(dir.resolve("files").resolve(out)));
@@ -406,7 +406,7 @@ class BatchModeTest {
     @Test
     void anUnfinishedBatchKeepsItsInputFromDeletionAndRetention() throws Exception {
         retentionHours = 0;
-        BatchMode m = start();
+        BatchJobs m = start();
         endpoints.hold = true;
         BatchRecord b = create(m, file(2), "24h");
         ApiException e = assertThrows(ApiException.class, () -> m.deleteFile(ALICE, b.inputFileId()));
@@ -417,13 +417,13 @@ class BatchModeTest {
 
     @Test
     void uploadsAreAtomicAndWhatACrashLeftIsRemovedOnStart() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         FileRecord f = upload(m, ALICE, file(1));
         m.deactivate();
         modes.remove(m);
         Files.writeString(dir.resolve("files/file-half.tmp"), "half an upload");
         Files.writeString(dir.resolve("files/file-unlisted"), "written, never committed");
-        BatchMode again = start();
+        BatchJobs again = start();
         again.runner().sync();
         assertFalse(Files.exists(dir.resolve("files/file-half.tmp")));
         assertFalse(Files.exists(dir.resolve("files/file-unlisted")));
@@ -432,7 +432,7 @@ class BatchModeTest {
 
     @Test
     void uploadsOverTheSizeLimitAreRefusedAndNotKept() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         ApiException e = assertThrows(ApiException.class, () -> upload(m, ALICE, "x".repeat(100_001)));
         assertEquals(413, e.getResponse().getStatus());
         try (var s = Files.list(dir.resolve("files"))) {
@@ -442,7 +442,7 @@ class BatchModeTest {
 
     @Test
     void callersSeeOnlyTheirOwnFilesAndBatches() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         BatchRecord b = create(m, file(1), "24h");
         assertEquals(404, assertThrows(ApiException.class, () -> m.batch(BOB, b.id())).getResponse().getStatus());
         assertEquals(404, assertThrows(ApiException.class, () -> m.file(BOB, b.inputFileId())).getResponse().getStatus());
@@ -453,7 +453,7 @@ class BatchModeTest {
 
     @Test
     void completionWindowsAreCheckedAndBadRequestsRefused() throws Exception {
-        BatchMode m = start();
+        BatchJobs m = start();
         String in = upload(m, ALICE, file(1)).id();
         for (String w : new String[] {"forever", "0h", "49h", ""}) {
             ApiException e = assertThrows(ApiException.class, () -> m.create(ALICE, in, URL, w, null), w);
@@ -466,7 +466,7 @@ class BatchModeTest {
 
     @Test
     void theServingModeRefusesWhatItCannotRun() throws Exception {
-        BatchMode m = start();
+        BatchMode m = new BatchMode(config());
         GenerationRequest r = GenerationRequest.builder("r1", "m", new int[] {1, 2, 3}).maxTokens(5).build();
         RejectedException none = assertThrows(RejectedException.class, () -> m.submit(r, null));
         assertEquals(RejectedException.Reason.UNAVAILABLE, none.reason(), "no scheduler");
