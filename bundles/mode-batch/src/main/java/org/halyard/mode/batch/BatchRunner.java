@@ -54,6 +54,11 @@ final class BatchRunner implements AutoCloseable {
     static final String MODE = "batch";
     /** Tries of a line that fails on the server (500, 503 without admission refusal) before its error is its answer. */
     static final int MAX_ATTEMPTS = 3;
+    /**
+     * After a start, how long a line whose model is not served waits for it (the models load
+     * while the runner already resumes) before {@code model_not_found} is its answer.
+     */
+    static final Duration MODEL_WAIT = Duration.ofMinutes(2);
     static final String OUTPUT = "output.jsonl";
     static final String ERRORS = "errors.jsonl";
 
@@ -110,6 +115,7 @@ final class BatchRunner implements AutoCloseable {
     private volatile boolean closed;
     private int inFlight;
     private ScheduledFuture<?> cleanup;
+    private long startedMillis;
     private long cleanupSeconds = -1;
 
     BatchRunner(BatchStore store, Blobs blobs, Limits limits, Clock clock) {
@@ -131,6 +137,7 @@ final class BatchRunner implements AutoCloseable {
      */
     void start(Duration cleanupInterval) throws IOException, SQLException {
         removeInterruptedUploads();
+        startedMillis = clock.millis();
         run(this::recover);
         actor.scheduleWithFixedDelay(() -> guarded(this::tick), 1, 1, TimeUnit.SECONDS);
         scheduleCleanup(cleanupInterval);
@@ -529,13 +536,16 @@ final class BatchRunner implements AutoCloseable {
 
     /**
      * Whether a line that was not answered with success runs again: refused at admission (429,
-     * 503 overloaded or unavailable: nothing ran) always, until the window ends; failed on the
+     * 503 overloaded or unavailable: nothing ran) always, until the window ends, and so is a
+     * model not (yet) served within {@link #MODEL_WAIT} of the start; failed on the
      * server (other 5xx, a deadline before the window's end) up to {@link #MAX_ATTEMPTS} tries.
      * Client errors (4xx) are the line's answer.
      */
     private boolean retry(Active a, InputLines.Line l, EndpointResponse r) {
         boolean refused = r.status() == 429
-                || (r.status() == 503 && ("overloaded".equals(r.code()) || "unavailable".equals(r.code())));
+                || (r.status() == 503 && ("overloaded".equals(r.code()) || "unavailable".equals(r.code())))
+                || (r.status() == 404 && "model_not_found".equals(r.code())
+                        && clock.millis() - startedMillis < MODEL_WAIT.toMillis());
         if (!refused) {
             if (r.status() < 500) {
                 return false;

@@ -235,7 +235,11 @@ class BatchJobsTest {
     void refusalsAndServerFailuresRunAgainWhileClientErrorsDoNot() throws Exception {
         AtomicInteger refusals = new AtomicInteger();
         AtomicInteger failures = new AtomicInteger();
+        AtomicInteger notServed = new AtomicInteger();
         endpoints.answer = p -> {
+            if (p.equals("line-2") && notServed.incrementAndGet() == 1) {
+                return FakeEndpoints.error(404, "model_not_found"); // the model loads after a restart
+            }
             if (p.equals("line-0") && refusals.incrementAndGet() <= 3) {
                 return FakeEndpoints.error(503, "overloaded");
             }
@@ -251,6 +255,7 @@ class BatchJobsTest {
         assertEquals(1, b.failed());
         assertEquals(BatchRunner.MAX_ATTEMPTS, failures.get(), "a failing line is tried a bounded number of times");
         assertEquals(4, endpoints.calls.get("line-0").get());
+        assertEquals(2, endpoints.calls.get("line-2").get());
         assertEveryLineOnce(m, b, 3);
     }
 
