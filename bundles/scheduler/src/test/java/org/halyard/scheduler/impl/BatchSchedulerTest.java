@@ -120,6 +120,17 @@ class BatchSchedulerTest {
         }
     }
 
+    /** Waits until the engine loop is inside a step, held by the model's gate. */
+    void awaitStepBlocked() throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!model.gate.hasQueuedThreads()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("the engine loop never started a step");
+            }
+            Thread.sleep(1);
+        }
+    }
+
     GenerationRequest.Builder request(String prompt, int maxTokens) {
         return GenerationRequest.builder("r" + (++ids), MODEL, model.tokenizer.encode(prompt, true, false))
                 .maxTokens(maxTokens);
@@ -453,9 +464,9 @@ class BatchSchedulerTest {
 
         model.gate = new Semaphore(0);
         run(request("a", 3).build());
+        awaitStepBlocked(); // the loop has taken "a" into a step: it no longer waits
         run(request("b", 3).build());
-        run(request("c", 3).build());
-        Thread.sleep(50); // the loop takes one into its step; two wait
+        run(request("c", 3).build()); // two wait
         e = assertThrows(RejectedException.class, () -> scheduler.submit(request("d", 3).build(), new Recorder()));
         assertEquals(RejectedException.Reason.OVERLOAD, e.reason());
         assertTrue(e.retryAfter().isPresent());
@@ -563,7 +574,11 @@ class BatchSchedulerTest {
             }
         });
         run(request("telemetry", 5).attributes(java.util.Map.of("endpoint", "/v1/completions")).build()).await();
-        Thread.sleep(20);
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (records.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(1); // the record may follow the listener's completion
+        }
+        Thread.sleep(20); // and no second record follows
         assertEquals(1, records.size());
         RequestRecord r = records.get(0);
         assertEquals(Outcome.OK, r.outcome());
@@ -608,8 +623,8 @@ class BatchSchedulerTest {
         start(settings(64, 1, 64));
         model.gate = new Semaphore(0);
         run(request("running", 5).build());
+        awaitStepBlocked();
         run(request("queued", 5).priority(PriorityClass.BATCH).build());
-        Thread.sleep(50);
         List<RequestStatus> st = scheduler.requests();
         assertEquals(2, st.size());
         assertEquals(RequestStatus.State.RUNNING, st.get(0).state());

@@ -57,6 +57,7 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -168,9 +169,13 @@ public class TelemetryComponent implements Telemetry, HealthContributor {
     private ScheduledFuture<?> sampling;
     private ServiceRegistration<MetricRegistry> registration;
 
+    /**
+     * The scheduler, got only while sampling: the scheduler references Telemetry too, and two
+     * components getting each other's service while activating is a cycle SCR reports as an error.
+     */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    private volatile Scheduler scheduler;
+            policyOption = ReferencePolicyOption.GREEDY, service = Scheduler.class)
+    private volatile ComponentServiceObjects<Scheduler> scheduler;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -261,7 +266,21 @@ public class TelemetryComponent implements Telemetry, HealthContributor {
 
     /** For tests: what DS would inject. */
     void providers(Scheduler scheduler, KvCacheManager kvCacheManager) {
-        this.scheduler = scheduler;
+        this.scheduler = scheduler == null ? null : new ComponentServiceObjects<>() {
+            @Override
+            public Scheduler getService() {
+                return scheduler;
+            }
+
+            @Override
+            public void ungetService(Scheduler service) {
+            }
+
+            @Override
+            public org.osgi.framework.ServiceReference<Scheduler> getServiceReference() {
+                return null;
+            }
+        };
         this.kvCacheManager = kvCacheManager;
     }
 
@@ -406,10 +425,19 @@ public class TelemetryComponent implements Telemetry, HealthContributor {
     }
 
     private void sampleScheduler(Map<MetricId, Number> values) {
-        Scheduler s = scheduler;
+        ComponentServiceObjects<Scheduler> objects = scheduler;
+        Scheduler s = objects == null ? null : objects.getService();
         if (s == null) {
             return;
         }
+        try {
+            sampleScheduler(s, values);
+        } finally {
+            objects.ungetService(s);
+        }
+    }
+
+    private void sampleScheduler(Scheduler s, Map<MetricId, Number> values) {
         // every known model x known mode at zero, so that dashboards show idle pairs
         Set<String> knownModels = models.current();
         Set<String> knownModes = modes.current();
