@@ -131,7 +131,7 @@ public class FilesResource {
 
     @GET
     @Path("{id}/content")
-    @Produces({MediaType.APPLICATION_OCTET_STREAM, MediaType.APPLICATION_JSON})
+    @Produces(MediaType.WILDCARD) // the OpenAI clients send Accept: application/binary
     public Response content(@PathParam("id") String id, @Context HttpHeaders headers) throws Exception {
         Caller caller = access.authenticate(headers, Caller.USER);
         FileRecord f = mode.file(caller, id);
