@@ -90,6 +90,8 @@ final class EngineLoop implements Runnable {
     /** Ends now, failing whatever is still held. */
     private volatile boolean aborting;
     private CacheLease lease;
+    /** Tokens batch-class requests may still feed in the step being planned. */
+    private int batchBudget;
     /** The last step prefilled new interactive requests only (the next one decodes). */
     private boolean lastStepPrefillOnly;
     /** Tokens fed per second, smoothed over recent steps. */
@@ -353,6 +355,7 @@ final class EngineLoop implements Runnable {
     /** Chooses this step's sequences and token counts, allocating KV room and preempting. */
     private List<Scheduled> schedule(Settings st) {
         int budget = st.maxBatchTokens();
+        batchBudget = st.maxBatchClassTokens() == 0 ? Integer.MAX_VALUE : st.maxBatchClassTokens();
         List<Scheduled> plan = new ArrayList<>();
         Set<Sequence> inPlan = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         running.sort(ORDER);
@@ -380,6 +383,8 @@ final class EngineLoop implements Runnable {
             return plan;
         }
 
+        freeSlotsForHigherClasses(st);
+
         // 0. prefill-first: short interactive prompts get a step of their own, so their first
         //    token does not wait for the decode work of the whole batch
         boolean prefillOnly = st.interactivePrefillFirst() && !lastStepPrefillOnly && !running.isEmpty()
@@ -401,6 +406,12 @@ final class EngineLoop implements Runnable {
                     continue;
                 }
                 int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
+                if (s.request.priority() == PriorityClass.BATCH) {
+                    n = Math.min(n, batchBudget);
+                    if (n <= 0) {
+                        continue; // batch work waits for a later step: this one is full of it
+                    }
+                }
                 if (!room(s, n, inPlan)) {
                     if (running.contains(s)) {
                         // nobody else to preempt: this request alone exceeds the pool
@@ -412,6 +423,9 @@ final class EngineLoop implements Runnable {
                 plan.add(new Scheduled(s, n));
                 inPlan.add(s);
                 budget -= n;
+                if (s.request.priority() == PriorityClass.BATCH) {
+                    batchBudget -= n;
+                }
             }
         }
 
@@ -423,6 +437,27 @@ final class EngineLoop implements Runnable {
             }
         }
         return plan;
+    }
+
+    /**
+     * Preempts running requests of lower classes while requests of a higher class wait for a
+     * place in the batch ({@code maxBatchSequences}): batch work never keeps an interactive
+     * request out of the next step.
+     */
+    private void freeSlotsForHigherClasses(Settings st) {
+        int free = st.maxBatchSequences() - running.size();
+        for (PriorityClass p : PriorityClass.values()) {
+            int want = waiting.get(p).size();
+            while (want > free) {
+                Sequence victim = victim(java.util.Collections.emptySet(), p);
+                if (victim == null) {
+                    break;
+                }
+                requeue(victim, true);
+                free++;
+            }
+            free -= Math.min(free, want);
+        }
     }
 
     private static boolean firstFitsOneChunk(ArrayDeque<Sequence> q, Settings st) {
@@ -444,10 +479,16 @@ final class EngineLoop implements Runnable {
             if (s.suspect || (wholeOnly && s.pending() > Math.min(budget, st.maxPrefillChunkTokens()))) {
                 return -1;
             }
+            if (p == PriorityClass.BATCH && batchBudget <= 0) {
+                return budget;
+            }
             if (!openKv(s, st)) {
                 continue; // it was ended
             }
             int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
+            if (p == PriorityClass.BATCH) {
+                n = Math.min(n, batchBudget);
+            }
             boolean ok = grow(s, n);
             while (!ok) {
                 Sequence victim = victim(inPlan, p);
@@ -476,6 +517,9 @@ final class EngineLoop implements Runnable {
             plan.add(new Scheduled(s, n));
             inPlan.add(s);
             budget -= n;
+            if (p == PriorityClass.BATCH) {
+                batchBudget -= n;
+            }
         }
         return budget;
     }

@@ -88,6 +88,11 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
                 + "in a step of its own, ahead of the running decodes (never twice in a row): a shorter time "
                 + "to first token for one extra step of the running requests")
         boolean interactivePrefillFirst() default true;
+
+        @AttributeDefinition(description = "The most tokens of batch-class requests (the batch mode) one step may "
+                + "feed, decodes plus prefill chunks; 0 for no cap beyond maxBatchTokens. A step cannot be "
+                + "interrupted: this bounds how long an interactive request arriving during batch work waits")
+        int maxBatchClassTokens() default 32;
     }
 
     private final BatchScheduler scheduler;
@@ -111,7 +116,7 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
         return new Settings(c.maxBatchTokens(), c.maxBatchSequences(), c.maxPrefillChunkTokens(),
                 c.maxWaitingRequests(), c.kvCapacityBytes(), c.kvDType(), c.prefixCaching(),
                 c.prefixCachePerTenant(), Duration.ofSeconds(Math.max(0, c.drain_seconds())),
-                c.interactivePrefillFirst());
+                c.interactivePrefillFirst(), Math.max(0, c.maxBatchClassTokens()));
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

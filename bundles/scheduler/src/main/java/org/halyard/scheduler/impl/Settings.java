@@ -19,18 +19,23 @@ import org.halyard.kvcache.api.KvDType;
  * @param interactivePrefillFirst whether a waiting interactive request whose prompt fits one chunk
  *     is prefilled in a step of its own ahead of the running decodes (never twice in a row), so
  *     its first token does not wait for the batch's decode work
+ * @param maxBatchClassTokens the most tokens of {@link org.halyard.serving.api.PriorityClass#BATCH}
+ *     requests one step may feed (decodes plus prefill chunks); 0 for no cap beyond
+ *     {@code maxBatchTokens}. A step cannot be interrupted, so this bounds how long an interactive
+ *     request that arrives during a step of batch work waits for the next step
  */
 record Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens,
         int maxWaitingRequests, long kvCapacityBytes, KvDType kvDType, boolean prefixCaching,
-        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst) {
+        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst, int maxBatchClassTokens) {
 
     static final Settings DEFAULT = new Settings(512, 64, 256, 1024, 0, KvDType.F32, true, false,
-            Duration.ofSeconds(30), true);
+            Duration.ofSeconds(30), true, 32);
 
     Settings {
-        if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0) {
+        if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0
+                || maxBatchClassTokens < 0) {
             throw new IllegalArgumentException("maxBatchTokens, maxBatchSequences and maxPrefillChunkTokens must "
-                    + "be at least 1 and maxWaitingRequests not negative");
+                    + "be at least 1, maxWaitingRequests and maxBatchClassTokens not negative");
         }
     }
 }
