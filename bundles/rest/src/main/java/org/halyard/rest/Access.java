@@ -9,6 +9,9 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import javax.ws.rs.core.HttpHeaders;
+import org.halyard.rest.api.ApiAccess;
+import org.halyard.rest.api.ApiException;
+import org.halyard.rest.api.Caller;
 import org.halyard.serving.api.Quota;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -27,9 +30,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * listener). Also the REST API's request limits. Configuration {@code etc/org.halyard.rest.cfg},
  * applied live.
  */
-@Component(service = Access.class, configurationPid = Access.PID)
+@Component(service = {Access.class, ApiAccess.class}, configurationPid = Access.PID)
 @Designate(ocd = Access.Config.class)
-public class Access {
+public class Access implements ApiAccess {
 
     /** The configuration PID. */
     public static final String PID = "org.halyard.rest";
@@ -94,6 +97,7 @@ public class Access {
      *
      * @throws ApiException 401 without a valid key (unless access is open), 403 without the role
      */
+    @Override
     public Caller authenticate(HttpHeaders headers, String role) {
         String auth = headers == null ? null : headers.getHeaderString(HttpHeaders.AUTHORIZATION);
         Caller caller = null;

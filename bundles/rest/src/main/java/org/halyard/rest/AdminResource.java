@@ -10,6 +10,8 @@ import javax.ws.rs.Produces;
 import javax.ws.rs.core.Context;
 import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.MediaType;
+import org.halyard.rest.api.ApiException;
+import org.halyard.rest.api.Caller;
 import org.halyard.serving.api.RequestStatus;
 import org.halyard.serving.api.Scheduler;
 import org.osgi.service.component.annotations.Activate;

@@ -5,6 +5,7 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.halyard.rest.api.Caller;
 import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.Quota;
 import org.osgi.service.component.annotations.Activate;

@@ -14,6 +14,8 @@ import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.Response;
 import org.halyard.engine.api.Model;
 import org.halyard.engine.api.Tokenizer;
+import org.halyard.rest.api.ApiException;
+import org.halyard.rest.api.Caller;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -30,6 +32,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 @JSONRequired
 @Path("v1/chat/completions")
 public class ChatCompletionsResource {
+
+    static final String ENDPOINT = "/v1/chat/completions";
 
     static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
@@ -56,17 +60,22 @@ public class ChatCompletionsResource {
             Access.Config cfg = access.config();
             Params p = Params.read(body, headers, cfg.maxRequestBytes());
             modelName = p.requiredString("model");
-            Model model = models.require(modelName);
-            int[] prompt = prompt(p, model);
-            GenerationParams params = GenerationParams.parse(p, model, cfg, true);
-            String id = Generations.newId("chatcmpl-");
-            return generations.run(id, caller, cfg, "/v1/chat/completions", model, params, List.of(prompt), null,
-                    new Generations.ChatFlavor(id, model.info().name(), new Generations.TokenText(model.tokenizer()),
-                            params.logprobs() >= 0));
+            return generations.run(prepare(p, cfg), caller, cfg);
         } catch (ApiException e) {
-            generations.refused("/v1/chat/completions", caller, modelName, e, start);
+            generations.refused(ENDPOINT, caller, modelName, e, start);
             throw e;
         }
+    }
+
+    /** Validates, renders and tokenizes a body: what {@link Generations} runs. */
+    Generations.Prepared prepare(Params p, Access.Config cfg) {
+        Model model = models.require(p.requiredString("model"));
+        int[] prompt = prompt(p, model);
+        GenerationParams params = GenerationParams.parse(p, model, cfg, true);
+        String id = Generations.newId("chatcmpl-");
+        return new Generations.Prepared(id, ENDPOINT, model, params, List.of(prompt), null,
+                new Generations.ChatFlavor(id, model.info().name(), new Generations.TokenText(model.tokenizer()),
+                        params.logprobs() >= 0));
     }
 
     /** The rendered and tokenized conversation. */

@@ -11,6 +11,8 @@ import javax.ws.rs.core.HttpHeaders;
 import javax.ws.rs.core.Response;
 import org.halyard.engine.api.Model;
 import org.halyard.engine.api.Tokenizer;
+import org.halyard.rest.api.ApiException;
+import org.halyard.rest.api.Caller;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -27,6 +29,8 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 @JSONRequired
 @Path("v1/completions")
 public class CompletionsResource {
+
+    static final String ENDPOINT = "/v1/completions";
 
     private final Access access;
     private final ModelDirectory models;
@@ -50,21 +54,26 @@ public class CompletionsResource {
             Access.Config cfg = access.config();
             Params p = Params.read(body, headers, cfg.maxRequestBytes());
             modelName = p.requiredString("model");
-            Model model = models.require(modelName);
-            Tokenizer tok = model.tokenizer();
-            List<int[]> prompts = new ArrayList<>();
-            List<String> texts = new ArrayList<>();
-            prompts(p, tok, cfg.maxPrompts(), prompts, texts);
-            GenerationParams params = GenerationParams.parse(p, model, cfg, false);
-            boolean echo = p.bool("echo", false);
-            String id = Generations.newId("cmpl-");
-            return generations.run(id, caller, cfg, "/v1/completions", model, params, prompts, echo ? texts : null,
-                    new Generations.CompletionFlavor(id, model.info().name(), new Generations.TokenText(tok),
-                            params.logprobs() >= 0));
+            return generations.run(prepare(p, cfg), caller, cfg);
         } catch (ApiException e) {
-            generations.refused("/v1/completions", caller, modelName, e, start);
+            generations.refused(ENDPOINT, caller, modelName, e, start);
             throw e;
         }
+    }
+
+    /** Validates and tokenizes a body: what {@link Generations} runs. */
+    Generations.Prepared prepare(Params p, Access.Config cfg) {
+        Model model = models.require(p.requiredString("model"));
+        Tokenizer tok = model.tokenizer();
+        List<int[]> prompts = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        prompts(p, tok, cfg.maxPrompts(), prompts, texts);
+        GenerationParams params = GenerationParams.parse(p, model, cfg, false);
+        boolean echo = p.bool("echo", false);
+        String id = Generations.newId("cmpl-");
+        return new Generations.Prepared(id, ENDPOINT, model, params, prompts, echo ? texts : null,
+                new Generations.CompletionFlavor(id, model.info().name(), new Generations.TokenText(tok),
+                        params.logprobs() >= 0));
     }
 
     static void prompts(Params p, Tokenizer tok, int max, List<int[]> prompts, List<String> texts) {

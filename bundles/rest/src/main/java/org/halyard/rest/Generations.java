@@ -3,6 +3,7 @@ package org.halyard.rest;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -10,14 +11,22 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.ws.rs.core.Response;
 import javax.ws.rs.core.StreamingOutput;
 import org.halyard.engine.api.LogitsProcessor;
 import org.halyard.engine.api.Model;
+import org.halyard.rest.api.ApiError;
+import org.halyard.rest.api.ApiException;
+import org.halyard.rest.api.Caller;
+import org.halyard.rest.api.EndpointCall;
+import org.halyard.rest.api.EndpointResponse;
 import org.halyard.serving.api.Completion;
 import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.ContextReport;
@@ -120,7 +129,7 @@ public class Generations {
     /** The serving mode a request goes to. */
     ServingMode mode(String requested, Caller caller, Access.Config config) {
         String name = requested != null && !requested.isBlank() ? requested
-                : !caller.defaultMode().isEmpty() ? caller.defaultMode() : config.defaultMode();
+                : !caller.defaultMode().isEmpty() || config == null ? caller.defaultMode() : config.defaultMode();
         for (ServingMode m : modes) {
             if (m.name().equals(name)) {
                 return m;
@@ -167,25 +176,35 @@ public class Generations {
         final int index;
         final int promptTokens;
         final BlockingQueue<Object> events;
+        final Runnable whenDone;
         final List<GeneratedToken> tokens = new ArrayList<>();
         GenerationHandle handle;
         volatile Completion completion;
 
-        Running(int index, int promptTokens, BlockingQueue<Object> events) {
+        Running(int index, int promptTokens, BlockingQueue<Object> events, Runnable whenDone) {
             this.index = index;
             this.promptTokens = promptTokens;
             this.events = events;
+            this.whenDone = whenDone;
         }
 
         @Override
         public void onToken(GeneratedToken token) {
-            events.add(new TokenEvent(this, token));
+            if (events == null) {
+                tokens.add(token); // only the scheduler's thread touches the list until completion
+            } else {
+                events.add(new TokenEvent(this, token));
+            }
         }
 
         @Override
         public void onComplete(Completion c) {
             completion = c;
-            events.add(new DoneEvent(this, c));
+            if (events != null) {
+                events.add(new DoneEvent(this, c));
+            } else if (whenDone != null) {
+                whenDone.run();
+            }
         }
     }
 
@@ -196,27 +215,168 @@ public class Generations {
     }
 
     /**
-     * Submits one generation per prompt and choice and answers: JSON, or SSE when
-     * {@code params.stream()}.
+     * A validated and tokenized request of one endpoint: what {@link #run} and {@link #start} run.
      *
      * @param prefixes per prompt, text the choices start with (echo), or null
      */
+    record Prepared(String id, String endpoint, Model model, GenerationParams params, List<int[]> prompts,
+            List<String> prefixes, Flavor flavor) {
+    }
+
+    /**
+     * Submits one generation per prompt and choice and answers: JSON, or SSE when
+     * {@code params.stream()}.
+     */
+    Response run(Prepared call, Caller caller, Access.Config config) {
+        BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        List<Running> runs = new ArrayList<>();
+        ServingMode mode = mode(call.params().mode(), caller, config);
+        ContextPolicy.Overflow overflow = overflow(call.params(), caller, mode);
+        boolean report = reportsContext(call.params(), caller, mode);
+        submit(call, caller, mode, null, Map.of(), events, runs, null);
+        if (call.params().stream()) {
+            return Response.ok(stream(runs, events, call.params(), call.prefixes(), call.flavor(), report))
+                    .type("text/event-stream; charset=utf-8").header("Cache-Control", "no-cache")
+                    .header("X-Accel-Buffering", "no").header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
+        }
+        return Response.ok(collect(runs, events, call.params(), call.prefixes(), call.flavor(), report))
+                .header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
+    }
+
+    /**
+     * The context policy a request names: its own ({@code context_policy}), else its API key's;
+     * null when neither does and the serving mode's applies.
+     */
+    static ContextPolicy namedContext(GenerationParams params, Caller caller) {
+        return params.contextPolicy() != null ? params.contextPolicy() : caller.contextPolicy();
+    }
+
+    /** The context policy in force: the request's, else its API key's, else the serving mode's. */
+    static ContextPolicy.Overflow overflow(GenerationParams params, Caller caller, ServingMode mode) {
+        ContextPolicy named = namedContext(params, caller);
+        return (named != null ? named : mode.contextPolicy()).overflow();
+    }
+
+    /** Whether choices carry a context report: when a policy was named, or is not REJECT. */
+    static boolean reportsContext(GenerationParams params, Caller caller, ServingMode mode) {
+        return namedContext(params, caller) != null || overflow(params, caller, mode) != ContextPolicy.Overflow.REJECT;
+    }
+
+    /** Kept for callers that prepare the parts themselves (tests). */
     Response run(String id, Caller caller, Access.Config config, String endpoint, Model model,
             GenerationParams params, List<int[]> prompts, List<String> prefixes, Flavor flavor) {
+        return run(new Prepared(id, endpoint, model, params, prompts, prefixes, flavor), caller, config);
+    }
+
+    /**
+     * Starts a prepared request without streaming and without a thread waiting for it (the batch
+     * mode's lines): the returned call completes with the status and JSON body that the endpoint
+     * would answer, errors included.
+     *
+     * @param mode the serving mode, over the body's
+     */
+    EndpointCall start(Prepared call, Caller caller, String mode, Instant deadline, Map<String, String> attributes) {
+        ServingMode m = mode(mode, caller, null);
+        List<Running> runs = new ArrayList<>();
+        Started started = new Started(runs);
+        AtomicInteger left = new AtomicInteger(call.prompts().size() * call.params().n());
+        // the listener, not the handle, says a run is done: the handle completes before the
+        // listener has its completion
+        submit(call, caller, m, deadline, attributes, null, runs, () -> {
+            if (left.decrementAndGet() == 0) {
+                started.response.complete(answer(runs, call, reportsContext(call.params(), caller, m)));
+            }
+        });
+        return started;
+    }
+
+    /** The JSON answer of finished runs, or the error the endpoint would send. */
+    private EndpointResponse answer(List<Running> runs, Prepared call, boolean report) {
+        try {
+            List<Choice> choices = new ArrayList<>();
+            for (Running r : runs) {
+                Completion c = r.completion;
+                failIfNotAnswered(c);
+                String prefix = call.prefixes() == null ? "" : call.prefixes().get(r.index / call.params().n());
+                choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens,
+                        report ? contextReport(c) : null));
+            }
+            choices.sort(Comparator.comparingInt(Choice::index));
+            Object body = call.flavor().body(choices, usage(runs, call.params().n()));
+            return new EndpointResponse(200, Json.MAPPER.writeValueAsString(body), null, null);
+        } catch (ApiException e) {
+            return response(e);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Answering {} failed", call.id(), e);
+            return response(new ApiException(500, "Internal error; the server log has the details."));
+        }
+    }
+
+    /** An error as the endpoint would answer it. */
+    static EndpointResponse response(javax.ws.rs.WebApplicationException e) {
+        Response r = e.getResponse();
+        int status = r == null ? 500 : r.getStatus();
+        ApiError.Envelope env = r != null && r.getEntity() instanceof ApiError.Envelope en ? en
+                : new ApiError.Envelope(new ApiError.Body(e.getMessage(), ApiError.type(status), null, null));
+        String retry = r == null ? null : r.getHeaderString("Retry-After");
+        java.time.Duration after = null;
+        if (retry != null) {
+            try {
+                after = java.time.Duration.ofSeconds(Long.parseLong(retry.trim()));
+            } catch (NumberFormatException ignored) {
+                // not a number of seconds: no hint
+            }
+        }
+        try {
+            return new EndpointResponse(status, Json.MAPPER.writeValueAsString(env), after, env.error().code());
+        } catch (IOException x) {
+            throw new IllegalStateException(x);
+        }
+    }
+
+    /** A request started by {@link #start}. */
+    private static final class Started implements EndpointCall {
+        final List<Running> runs;
+        final CompletableFuture<EndpointResponse> response = new CompletableFuture<>();
+
+        Started(List<Running> runs) {
+            this.runs = runs;
+        }
+
+        @Override
+        public CompletionStage<EndpointResponse> response() {
+            return response.minimalCompletionStage();
+        }
+
+        @Override
+        public void cancel() {
+            runs.forEach(r -> r.handle.cancel());
+        }
+    }
+
+    /**
+     * Builds one generation per prompt and choice and submits them to the mode, all or none.
+     *
+     * @param events where the runs queue their tokens for a writing thread; null to keep them in
+     *     the runs (no thread waits)
+     * @param runs receives the runs, all of them before the first is submitted
+     * @param whenDone called as each run completes when {@code events} is null
+     */
+    private void submit(Prepared call, Caller caller, ServingMode mode, Instant deadline,
+            Map<String, String> attributes, BlockingQueue<Object> events, List<Running> runs, Runnable whenDone) {
+        Model model = call.model();
+        GenerationParams params = call.params();
+        Flavor flavor = call.flavor();
         int ctx = model.info().contextLength();
         String modelName = model.info().name();
-        ServingMode mode = mode(params.mode(), caller, config);
         int maxOut = mode.limits().maxOutputTokens();
         // context policy: the request's, else its API key's, else the mode's; only REJECT needs the
         // prompt and output to fit the context, so only then is it checked here, up front
-        ContextPolicy named = params.contextPolicy() != null ? params.contextPolicy() : caller.contextPolicy();
-        ContextPolicy.Overflow overflow = (named != null ? named : mode.contextPolicy()).overflow();
-        boolean reject = overflow == ContextPolicy.Overflow.REJECT;
-        BlockingQueue<Object> events = new LinkedBlockingQueue<>();
-        List<Running> runs = new ArrayList<>();
+        ContextPolicy named = namedContext(params, caller);
+        boolean reject = overflow(params, caller, mode) == ContextPolicy.Overflow.REJECT;
         List<GenerationRequest> requests = new ArrayList<>();
-        for (int p = 0; p < prompts.size(); p++) {
-            int[] prompt = prompts.get(p);
+        for (int p = 0; p < call.prompts().size(); p++) {
+            int[] prompt = call.prompts().get(p);
             if (reject && prompt.length >= ctx) {
                 throw new ApiException(400, "The prompt has " + prompt.length + " tokens; the model '" + modelName
                         + "' has a context of " + ctx + " tokens, which must also hold at least one output token. "
@@ -241,12 +401,12 @@ public class Generations {
             for (int i = 0; i < params.n(); i++) {
                 int index = p * params.n() + i;
                 long seed = params.seed() == null ? ThreadLocalRandom.current().nextLong() : params.seed() + i;
-                GenerationRequest.Builder b = GenerationRequest.builder(id + "-" + index, modelName, prompt)
+                GenerationRequest.Builder b = GenerationRequest.builder(call.id() + "-" + index, modelName, prompt)
                         .tenant(caller.tenant()).quota(caller.quota()).criticality(params.criticality())
                         .maxTokens(maxTokens).sampling(params.sampling().withSeed(seed)).stop(params.stop())
-                        .ignoreEos(params.ignoreEos()).context(named);
-                Map<String, String> attrs = new java.util.HashMap<>();
-                attrs.put("endpoint", endpoint);
+                        .ignoreEos(params.ignoreEos()).deadline(deadline).context(named);
+                Map<String, String> attrs = new java.util.HashMap<>(attributes);
+                attrs.put("endpoint", call.endpoint());
                 if (params.responseFormat() != null) {
                     attrs.put("response_format", params.responseFormat());
                 }
@@ -262,7 +422,7 @@ public class Generations {
                     r = r.toBuilder().logitsProcessors(processors).build();
                 }
                 requests.add(r);
-                runs.add(new Running(index, prompt.length, events));
+                runs.add(new Running(index, prompt.length, events, whenDone));
             }
         }
         // admission: all choices or none
@@ -276,14 +436,6 @@ public class Generations {
                 throw rejected(e);
             }
         }
-        boolean report = named != null || !reject;
-        if (params.stream()) {
-            return Response.ok(stream(runs, events, params, prefixes, flavor, report))
-                    .type("text/event-stream; charset=utf-8").header("Cache-Control", "no-cache")
-                    .header("X-Accel-Buffering", "no").header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
-        }
-        return Response.ok(collect(runs, events, params, prefixes, flavor, report))
-                .header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
     }
 
     private List<LogitsProcessor> processors(GenerationRequest r, Model model) {

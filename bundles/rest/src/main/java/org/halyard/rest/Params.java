@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import javax.ws.rs.core.HttpHeaders;
+import org.halyard.rest.api.ApiException;
 
 /**
  * A JSON request body read within the size limit, and typed access to its fields that answers a
@@ -58,6 +59,12 @@ final class Params {
                     + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()) + ".", null, "invalid_json");
         }
         return new Params(o);
+    }
+
+    /** Parses a body given as text (a batch line's); as {@link #read}. */
+    static Params parse(String json, int maxBytes) {
+        byte[] bytes = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return read(new java.io.ByteArrayInputStream(bytes), null, maxBytes);
     }
 
     static Params of(ObjectNode body) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import org.halyard.rest.api.ApiError;
+import org.halyard.rest.api.ApiException;
 import org.junit.jupiter.api.Test;
 
 class ParamsTest {

@@ -94,6 +94,8 @@ final class EngineLoop implements Runnable {
     private CacheLease lease;
     /** Tokens ultra-long requests may still feed in the step being planned. */
     private int ultraLongBudget;
+    /** Tokens batch-class requests may still feed in the step being planned. */
+    private int batchBudget;
     /** The last step prefilled new interactive requests only (the next one decodes). */
     private boolean lastStepPrefillOnly;
     /** Tokens fed per second, smoothed over recent steps. */
@@ -380,6 +382,7 @@ final class EngineLoop implements Runnable {
     /** Chooses this step's sequences and token counts, allocating KV room and preempting. */
     private List<Scheduled> schedule(Settings st) {
         int budget = st.maxBatchTokens();
+        batchBudget = st.maxBatchClassTokens() == 0 ? Integer.MAX_VALUE : st.maxBatchClassTokens();
         ultraLongBudget = st.maxUltraLongClassTokens() == 0 || !interactiveWork() ? Integer.MAX_VALUE
                 : st.maxUltraLongClassTokens();
         List<Scheduled> plan = new ArrayList<>();
@@ -409,6 +412,8 @@ final class EngineLoop implements Runnable {
             return plan;
         }
 
+        freeSlotsForHigherClasses(st);
+
         // 0. prefill-first: short interactive prompts get a step of their own, so their first
         //    token does not wait for the decode work of the whole batch
         boolean prefillOnly = st.interactivePrefillFirst() && !lastStepPrefillOnly && !running.isEmpty()
@@ -430,8 +435,8 @@ final class EngineLoop implements Runnable {
                     continue;
                 }
                 int n = classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
-                if (n == 0) {
-                    continue; // ultra-long work beside interactive work: this step has its share
+                if (n <= 0) {
+                    continue; // its class has its share of this step (batch work; ultra-long work beside interactive)
                 }
                 n = fitWindow(s, n);
                 if (n < 0) {
@@ -464,6 +469,27 @@ final class EngineLoop implements Runnable {
         return plan;
     }
 
+    /**
+     * Preempts running requests of lower classes while requests of a higher class wait for a
+     * place in the batch ({@code maxBatchSequences}): batch work never keeps an interactive
+     * request out of the next step.
+     */
+    private void freeSlotsForHigherClasses(Settings st) {
+        int free = st.maxBatchSequences() - running.size();
+        for (PriorityClass p : PriorityClass.values()) {
+            int want = waiting.get(p).size();
+            while (want > free) {
+                Sequence victim = victim(java.util.Collections.emptySet(), p);
+                if (victim == null) {
+                    break;
+                }
+                requeue(victim, true);
+                free++;
+            }
+            free -= Math.min(free, want);
+        }
+    }
+
     private static boolean firstFitsOneChunk(ArrayDeque<Sequence> q, Settings st) {
         Sequence s = q.peekFirst();
         return s != null && !s.suspect && s.pending() <= Math.min(st.maxPrefillChunkTokens(), st.maxBatchTokens());
@@ -483,8 +509,8 @@ final class EngineLoop implements Runnable {
             if (s.suspect || (wholeOnly && s.pending() > Math.min(budget, st.maxPrefillChunkTokens()))) {
                 return -1;
             }
-            if (p == PriorityClass.ULTRA_LONG && ultraLongBudget <= 0) {
-                return budget; // this step has its share of ultra-long work; lower classes may still start
+            if ((p == PriorityClass.BATCH && batchBudget <= 0) || (p == PriorityClass.ULTRA_LONG && ultraLongBudget <= 0)) {
+                return budget; // this step has its share of this class's work; lower classes may still start
             }
             if (!openKv(s, st)) {
                 continue; // it was ended
@@ -540,15 +566,27 @@ final class EngineLoop implements Runnable {
         return false;
     }
 
-    /** {@code n} capped at what ultra-long requests may still feed in this step ({@code maxUltraLongClassTokens}). */
+    /**
+     * {@code n} capped at what the sequence's class may still feed in this step: batch work
+     * ({@code maxBatchClassTokens}), ultra-long work beside interactive work
+     * ({@code maxUltraLongClassTokens}).
+     */
     private int classCap(Sequence s, int n) {
-        return s.request.priority() == PriorityClass.ULTRA_LONG ? Math.min(n, Math.max(0, ultraLongBudget)) : n;
+        return switch (s.request.priority()) {
+            case BATCH -> Math.min(n, Math.max(0, batchBudget));
+            case ULTRA_LONG -> Math.min(n, Math.max(0, ultraLongBudget));
+            default -> n;
+        };
     }
 
     /** Counts {@code n} planned tokens against the class's share of the step. */
     private void charge(Sequence s, int n) {
-        if (s.request.priority() == PriorityClass.ULTRA_LONG && ultraLongBudget != Integer.MAX_VALUE) {
-            ultraLongBudget -= n;
+        switch (s.request.priority()) {
+            case BATCH -> batchBudget -= n;
+            case ULTRA_LONG -> ultraLongBudget -= n;
+            default -> {
+                // interactive work has no share: it has the step
+            }
         }
     }
 

@@ -93,6 +93,10 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
                 + "interactive requests are running or waiting (0 for no cap beyond maxBatchTokens): bounds how "
                 + "much a long document's prefill lengthens each interactive decode step")
         int maxUltraLongClassTokens() default 64;
+        @AttributeDefinition(description = "The most tokens of batch-class requests (the batch mode) one step may "
+                + "feed, decodes plus prefill chunks; 0 for no cap beyond maxBatchTokens. A step cannot be "
+                + "interrupted: this bounds how long an interactive request arriving during batch work waits")
+        int maxBatchClassTokens() default 32;
     }
 
     private final BatchScheduler scheduler;
@@ -116,7 +120,7 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
         return new Settings(c.maxBatchTokens(), c.maxBatchSequences(), c.maxPrefillChunkTokens(),
                 c.maxWaitingRequests(), c.kvCapacityBytes(), c.kvDType(), c.prefixCaching(),
                 c.prefixCachePerTenant(), Duration.ofSeconds(Math.max(0, c.drain_seconds())),
-                c.interactivePrefillFirst(), c.maxUltraLongClassTokens());
+                c.interactivePrefillFirst(), Math.max(0, c.maxBatchClassTokens()), c.maxUltraLongClassTokens());
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

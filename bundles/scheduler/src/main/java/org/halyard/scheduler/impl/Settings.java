@@ -19,6 +19,10 @@ import org.halyard.kvcache.api.KvDType;
  * @param interactivePrefillFirst whether a waiting interactive request whose prompt fits one chunk
  *     is prefilled in a step of its own ahead of the running decodes (never twice in a row), so
  *     its first token does not wait for the batch's decode work
+ * @param maxBatchClassTokens the most tokens of {@link org.halyard.serving.api.PriorityClass#BATCH}
+ *     requests one step may feed (decodes plus prefill chunks); 0 for no cap beyond
+ *     {@code maxBatchTokens}. A step cannot be interrupted, so this bounds how long an interactive
+ *     request that arrives during a step of batch work waits for the next step
  * @param maxUltraLongClassTokens the most tokens of {@link
  *     org.halyard.serving.api.PriorityClass#ULTRA_LONG} requests one step may feed while
  *     interactive requests are running or waiting; 0 for no cap beyond {@code maxBatchTokens}.
@@ -28,24 +32,25 @@ import org.halyard.kvcache.api.KvDType;
  */
 record Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens,
         int maxWaitingRequests, long kvCapacityBytes, KvDType kvDType, boolean prefixCaching,
-        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst, int maxUltraLongClassTokens) {
+        boolean prefixCachePerTenant, Duration drain, boolean interactivePrefillFirst, int maxBatchClassTokens,
+        int maxUltraLongClassTokens) {
 
     static final Settings DEFAULT = new Settings(512, 64, 256, 1024, 0, KvDType.F32, true, false,
-            Duration.ofSeconds(30), true, 64);
+            Duration.ofSeconds(30), true, 32, 64);
 
     Settings {
         if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxPrefillChunkTokens < 1 || maxWaitingRequests < 0
-                || maxUltraLongClassTokens < 0) {
+                || maxBatchClassTokens < 0 || maxUltraLongClassTokens < 0) {
             throw new IllegalArgumentException("maxBatchTokens, maxBatchSequences and maxPrefillChunkTokens must "
-                    + "be at least 1, maxWaitingRequests and maxUltraLongClassTokens not negative");
+                    + "be at least 1, maxWaitingRequests, maxBatchClassTokens and maxUltraLongClassTokens not negative");
         }
     }
 
     /** Settings without a cap on ultra-long tokens beside interactive work. */
     Settings(int maxBatchTokens, int maxBatchSequences, int maxPrefillChunkTokens, int maxWaitingRequests,
             long kvCapacityBytes, KvDType kvDType, boolean prefixCaching, boolean prefixCachePerTenant,
-            Duration drain, boolean interactivePrefillFirst) {
+            Duration drain, boolean interactivePrefillFirst, int maxBatchClassTokens) {
         this(maxBatchTokens, maxBatchSequences, maxPrefillChunkTokens, maxWaitingRequests, kvCapacityBytes, kvDType,
-                prefixCaching, prefixCachePerTenant, drain, interactivePrefillFirst, 0);
+                prefixCaching, prefixCachePerTenant, drain, interactivePrefillFirst, maxBatchClassTokens, 0);
     }
 }

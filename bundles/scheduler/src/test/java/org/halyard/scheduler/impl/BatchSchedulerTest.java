@@ -60,7 +60,7 @@ class BatchSchedulerTest {
 
     static Settings settings(int batchTokens, int batchSeqs, int chunk) {
         return new Settings(batchTokens, batchSeqs, chunk, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5),
-                true);
+                true, 0);
     }
 
     @AfterEach
@@ -271,6 +271,55 @@ class BatchSchedulerTest {
     }
 
     @Test
+    void batchWorkPerStepIsCappedSoAStepOfBatchWorkStaysShort() throws Exception {
+        start(new Settings(256, 16, 64, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5), true, 8));
+        List<Recorder> batch = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            GenerationRequest r = request("a batch prompt of some length " + i, 12).priority(PriorityClass.BATCH)
+                    .mode("batch").build();
+            ids.add(r.requestId());
+            batch.add(run(r));
+        }
+        Recorder inter = run(request("an interactive prompt that is not short at all", 12).build());
+        for (Recorder r : batch) {
+            assertEquals(FinishReason.LENGTH, r.await().reason());
+        }
+        assertEquals(FinishReason.LENGTH, inter.await().reason());
+        boolean interactiveShared = false;
+        for (FakeModel.Step step : model.steps) {
+            int batchTokens = 0;
+            for (int i = 0; i < step.ids().size(); i++) {
+                if (ids.contains(step.ids().get(i))) {
+                    batchTokens += step.counts().get(i);
+                } else {
+                    interactiveShared |= step.counts().get(i) > 8;
+                }
+            }
+            assertTrue(batchTokens <= 8, "a step fed " + batchTokens + " batch tokens: " + step);
+        }
+        assertTrue(interactiveShared, "the interactive request is not capped");
+    }
+
+    @Test
+    void anInteractiveRequestTakesTheSlotOfABatchOneWhenTheBatchIsFull() throws Exception {
+        start(settings(64, 2, 64));
+        model.stepDelayMillis = 2;
+        Recorder b1 = run(request("batch one", 120).priority(PriorityClass.BATCH).mode("batch").build());
+        Recorder b2 = run(request("batch two", 120).priority(PriorityClass.BATCH).mode("batch").build());
+        assertTrue(b1.firstToken.await(5, TimeUnit.SECONDS));
+        assertTrue(b2.firstToken.await(5, TimeUnit.SECONDS));
+        Recorder inter = run(request("now!", 3).build());
+        Completion ci = inter.await();
+        assertEquals(FinishReason.LENGTH, ci.reason());
+        assertTrue(b1.done.getCount() + b2.done.getCount() > 0, "a batch request was still running");
+        Completion c1 = b1.await();
+        Completion c2 = b2.await();
+        assertEquals(1, c1.preemptions() + c2.preemptions(), "one batch request gave its place");
+        assertEquals(text(b1.ids()), b1.streamed(), "the preempted text continues where it stopped");
+    }
+
+    @Test
     void waitingInteractiveRequestsAreScheduledBeforeWaitingBatchOnes() throws Exception {
         start(settings(64, 1, 64));
         model.gate = new Semaphore(0);
@@ -398,7 +447,7 @@ class BatchSchedulerTest {
 
     @Test
     void submitRejectsWhatCannotRun() throws Exception {
-        start(new Settings(64, 8, 64, 2, 0, KvDType.F32, true, false, Duration.ofSeconds(5), true));
+        start(new Settings(64, 8, 64, 2, 0, KvDType.F32, true, false, Duration.ofSeconds(5), true, 0));
         RejectedException e = assertThrows(RejectedException.class,
                 () -> scheduler.submit(GenerationRequest.builder("x", "nope", new int[] {1}).build(), new Recorder()));
         assertEquals(RejectedException.Reason.NOT_FOUND, e.reason());
@@ -592,7 +641,7 @@ class BatchSchedulerTest {
     void aShortInteractivePromptIsPrefilledAheadOfTheRunningDecodes() throws Exception {
         for (boolean prefillFirst : new boolean[] {true, false}) {
             model = new FakeModel(MODEL, 256);
-            start(new Settings(64, 8, 32, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5), prefillFirst));
+            start(new Settings(64, 8, 32, 1024, 0, KvDType.F32, true, false, Duration.ofSeconds(5), prefillFirst, 0));
             model.stepDelayMillis = 2;
             Recorder running = run(request("long running", 60).build());
             assertTrue(running.firstToken.await(5, TimeUnit.SECONDS));

@@ -36,7 +36,7 @@ class ContextPolicyTest {
 
     void start(int batchTokens, int chunk) {
         scheduler = new BatchScheduler(new Settings(batchTokens, 16, chunk, 1024, 0, KvDType.F32, true, false,
-                Duration.ofSeconds(5), true));
+                Duration.ofSeconds(5), true, 0));
         scheduler.setKvCacheManager(kv);
         scheduler.addModel(model, MODEL, 1, 0);
     }
@@ -227,7 +227,7 @@ class ContextPolicyTest {
     void besideInteractiveDecodesAnUltraLongPromptTakesItsCappedShareAndWholeChunksAlone() throws Exception {
         model = new FakeModel(MODEL, 4096);
         scheduler = new BatchScheduler(new Settings(256, 16, 128, 1024, 0, KvDType.F32, true, false,
-                Duration.ofSeconds(5), true, 16));
+                Duration.ofSeconds(5), true, 0, 16));
         scheduler.setKvCacheManager(kv);
         scheduler.addModel(model, MODEL, 1, 0);
         model.gate = new java.util.concurrent.Semaphore(0);

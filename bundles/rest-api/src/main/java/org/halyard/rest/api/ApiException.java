@@ -1,4 +1,4 @@
-package org.halyard.rest;
+package org.halyard.rest.api;
 
 import javax.ws.rs.WebApplicationException;
 

@@ -1,4 +1,4 @@
-package org.halyard.rest;
+package org.halyard.rest.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import javax.ws.rs.core.MediaType;
