@@ -96,7 +96,7 @@ public class CpuEngine implements InferenceEngine {
     public Model load(ModelSource source) throws ModelLoadException {
         long t0 = System.nanoTime();
         Model m = ModelLoader.load(source, pool);
-        LOG.info("Loaded {} from {}: {} {} {} layers, {} parameters, {} MB mapped, in {} ms", source.name(),
+        LOG.info("Loaded {} from {}: {} {} {} layers, {} parameters, {} MB of weights, in {} ms", source.name(),
                 source.path(), m.info().architecture(), m.info().weightType(), m.info().layers(),
                 m.info().parameters(), m.info().sizeBytes() >> 20, (System.nanoTime() - t0) / 1_000_000);
         return m;

@@ -20,7 +20,7 @@ import org.halyard.engine.cpu.tensor.GGMLType;
 
 /**
  * A GGUF file (versions 2 and 3, little-endian): metadata, tensor table, and tensor data mapped
- * from the file rather than read.
+ * from the file ({@link #tensor} copies a tensor's data into its Java arrays).
  *
  * <pre>
  *   magic "GGUF" | u32 version | u64 tensor_count | u64 kv_count
