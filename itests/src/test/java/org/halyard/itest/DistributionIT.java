@@ -12,6 +12,13 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import javax.inject.Inject;
 import org.apache.karaf.features.FeaturesService;
+import org.halyard.kvcache.api.KvCache;
+import org.halyard.kvcache.api.KvCacheManager;
+import org.halyard.kvcache.api.KvCacheSpec;
+import org.halyard.kvcache.api.KvDType;
+import org.halyard.kvcache.api.KvLayout;
+import org.halyard.kvcache.api.KvSequence;
+import org.halyard.kvcache.api.KvSequenceOptions;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -37,13 +44,19 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.core-api", "org.halyard.kvcache-api", "org.halyard.engine-api",
             "org.halyard.serving-api", "org.halyard.safety-api", "org.halyard.retrieval-api",
             "org.halyard.tool-api", "org.halyard.telemetry-api", "org.halyard.checkpoint-api",
-            "org.halyard.kvcache", "org.halyard.models", "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu");
+            "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
+            "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu",
+            "org.halyard.telemetry", "org.halyard.exporter-prometheus", "org.halyard.exporter-jsonlog",
+            "org.halyard.exporter-otlp");
 
     @Inject
     private FeaturesService features;
 
     @Inject
     private ServiceComponentRuntime scr;
+
+    @Inject
+    private KvCacheManager kvCaches;
 
     @Configuration
     public Option[] config() {
@@ -182,6 +195,48 @@ public class DistributionIT extends HalyardTestSupport {
         features.installFeature("halyard-rest");
         HttpResponse<String> back = awaitJson("/health");
         assertTrue(back.body(), back.body().contains("\"components\""));
+    }
+
+    @Test
+    public void kvCacheServesSequencesAndTheShellShowsAndDropsThem() throws Exception {
+        KvCache cache = kvCaches.create(new KvCacheSpec("itest-cache", "itest-v1", new KvLayout(2, 2, 16),
+                KvDType.F32, 1 << 20));
+        try {
+            int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+            KvSequence s = cache.open("r1", prompt, KvSequenceOptions.of(KvDType.INT8));
+            assertTrue(cache.allocate(s, prompt.length));
+            float[] kv = new float[32];
+            for (int pos = 0; pos < prompt.length; pos++) {
+                java.util.Arrays.fill(kv, pos);
+                for (int layer = 0; layer < 2; layer++) {
+                    s.write(layer, pos, kv, 0, kv, 0);
+                }
+            }
+            s.commit(prompt, 0, prompt.length);
+            float[] out = new float[16];
+            s.valueSum(1, 1, new float[] {1f}, 0, 16, 17, out, 0);
+            assertEquals(16f, out[0], 1e-6f);
+            assertEquals(16, cache.open("r2", prompt, KvSequenceOptions.of(KvDType.INT8)).cachedPrefixLength());
+
+            String shown = shell("halyard:kvcache --no-format");
+            assertTrue(shown, shown.contains("itest-cache"));
+            assertTrue(shown, shown.contains("47.1%")); // 16 of 34 prompt tokens
+            String health = awaitJson("/health").body();
+            assertTrue(health, health.contains("kvcache/itest-cache"));
+            // the container exports jdk.incubator.vector, so the kernels use vectors there too
+            assertTrue(health, health.contains("\"kernels\":\"vector"));
+
+            String dry = shell("halyard:kvcache-drop itest-cache");
+            assertTrue(dry, dry.contains("Nothing dropped"));
+            assertTrue(s.valid());
+            String dropped = shell("halyard:kvcache-drop --force itest-cache");
+            assertTrue(dropped, dropped.contains("Dropped itest-cache"));
+            assertTrue(!s.valid());
+            assertEquals(1, cache.usage().drops());
+        } finally {
+            cache.close();
+        }
+        assertTrue(kvCaches.caches().stream().noneMatch(c -> c.spec().name().equals("itest-cache")));
     }
 
     /** Waits until a path answers with a JSON body (health is 503 while a model loads). */

@@ -64,6 +64,44 @@ public class HotSwapIT extends HalyardTestSupport {
         assertTrue("requests failed during the update: " + failures, failures.isEmpty());
     }
 
+    @Test
+    public void updatingTheEngineBundleWhileCompletionsFlowLosesNone() throws Exception {
+        assumeEngine();
+        List<String> failures = updateWhileRequestsFlow("org.halyard.engine-cpu", HotSwapIT::completion);
+        assertTrue("completions failed while the engine was replaced: " + failures, failures.isEmpty());
+    }
+
+    @Test
+    public void updatingTheSchedulerBundleWhileCompletionsFlowLosesNone() throws Exception {
+        assumeEngine();
+        List<String> failures = updateWhileRequestsFlow("org.halyard.scheduler", HotSwapIT::completion);
+        assertTrue("completions failed while the scheduler was replaced: " + failures, failures.isEmpty());
+    }
+
+    private void assumeEngine() throws Exception {
+        awaitHalyardActive(Duration.ofSeconds(60));
+        org.junit.Assume.assumeTrue("needs the CPU engine bundle", halyardBundles().stream()
+                .anyMatch(b -> b.getSymbolicName().equals("org.halyard.engine-cpu")));
+        long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        String last = null;
+        while (System.nanoTime() < end) {
+            last = completion();
+            if (last == null) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("no completion before the update: " + last);
+    }
+
+    /** A greedy completion of the demo model; null when it gave the reference text. */
+    static String completion() throws Exception {
+        HttpResponse<String> r = post("/v1/completions", "{\"model\": \"halyard-shakespeare-moe\", "
+                + "\"prompt\": \"First Citizen:\\n\", \"max_tokens\": 24, \"temperature\": 0}");
+        return r.statusCode() == 200 && r.body().contains("\"text\":\"What, I am away?\"") ? null
+                : r.statusCode() + " " + r.body();
+    }
+
     /**
      * {@code bundle:update} of the CPU engine while the demo model is being stepped, greedily, by
      * a scheduler-less loop over a KV Cache++ sequence: no step fails, and every generation is

@@ -11,6 +11,11 @@ public class ApiException extends WebApplicationException {
         super(message, ApiError.response(status, message, param, code));
     }
 
+    /** An error with a prepared response (extra headers such as Retry-After). */
+    public ApiException(javax.ws.rs.core.Response response, String message) {
+        super(message, response);
+    }
+
     public ApiException(int status, String message) {
         this(status, message, null, null);
     }

@@ -24,7 +24,10 @@ public final class Json {
                 .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .serializationInclusion(JsonInclude.Include.NON_NULL)
+                                // null fields of objects are left out; null values in maps are written, because
+                // OpenAI's shapes carry them ("finish_reason": null, "logprobs": null)
+                .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL,
+                        JsonInclude.Include.ALWAYS))
                 .build();
         m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING).maxStringLength(64 * 1024 * 1024).build());

@@ -47,6 +47,13 @@ public class ModelDirectory {
         return entries.stream().filter(e -> e.name().equals(name)).min(NEWEST_FIRST).map(Entry::model);
     }
 
+    /** The model served under this name, or a 404 naming the models that are served. */
+    public Model require(String name) {
+        return find(name).orElseThrow(() -> new ApiException(404, "The model '" + name + "' does not exist here; "
+                + "served: " + all().stream().map(Entry::name).toList() + " (GET /v1/models).", "model",
+                "model_not_found"));
+    }
+
     /** One model per served name, by name. */
     public List<Entry> all() {
         Map<String, Entry> byName = new LinkedHashMap<>();

@@ -23,15 +23,18 @@ import org.osgi.service.jaxrs.whiteboard.propertytypes.JaxrsResource;
 public class ModelsResource {
 
     private final ModelDirectory models;
+    private final Access access;
     private final long started = System.currentTimeMillis() / 1000;
 
     @org.osgi.service.component.annotations.Activate
-    public ModelsResource(@Reference ModelDirectory models) {
+    public ModelsResource(@Reference ModelDirectory models, @Reference Access access) {
         this.models = models;
+        this.access = access;
     }
 
     @GET
-    public Map<String, Object> list() {
+    public Map<String, Object> list(@javax.ws.rs.core.Context javax.ws.rs.core.HttpHeaders headers) {
+        access.authenticate(headers, Caller.USER);
         List<Map<String, Object>> data = models.all().stream().map(e -> describe(e.model().info())).toList();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("object", "list");
@@ -41,7 +44,9 @@ public class ModelsResource {
 
     @GET
     @Path("{id}")
-    public Map<String, Object> get(@PathParam("id") String id) {
+    public Map<String, Object> get(@PathParam("id") String id,
+            @javax.ws.rs.core.Context javax.ws.rs.core.HttpHeaders headers) {
+        access.authenticate(headers, Caller.USER);
         return models.find(id).map(m -> describe(m.info())).orElseThrow(() -> new ApiException(404,
                 "The model '" + id + "' does not exist; GET /v1/models lists the models served here.",
                 "model", "model_not_found"));

@@ -42,9 +42,12 @@ final class BlockPool {
 
     /** The hot tier's capacity in bytes. */
     long hotCapacity;
+    /** Called with a tier slot (a disk slot) that no block uses any more. */
+    private final java.util.function.Consumer<Object> releaseSlot;
 
-    BlockPool(long hotCapacity) {
+    BlockPool(long hotCapacity, java.util.function.Consumer<Object> releaseSlot) {
         this.hotCapacity = hotCapacity;
+        this.releaseSlot = releaseSlot;
         for (Tier t : Tier.values()) {
             lru.put(t, new LinkedHashSet<>());
         }
@@ -162,10 +165,16 @@ final class BlockPool {
         account(b, 1);
     }
 
-    /** Moves a sealed block's data to another tier (its slot handle, if any, travels with it). */
+    /** Moves a sealed block's data to another tier; its old slot, if any, is released. */
     void move(Block b, BlockData data, Tier tier, Object slot) {
+        if (!b.sealed) {
+            throw new IllegalStateException("only sealed blocks change tier: " + b);
+        }
         account(b, -1);
         boolean queued = b.refCount == 0 && lru.get(b.tier).remove(b);
+        if (b.slot != null && b.slot != slot) {
+            releaseSlot.accept(b.slot);
+        }
         b.data = data;
         b.bytes = data.bytes();
         b.tier = tier;
@@ -184,6 +193,11 @@ final class BlockPool {
     /** The published block for a hash, if any. */
     Block lookup(BlockHash hash) {
         return byHash.get(hash);
+    }
+
+    /** Cached blocks of a tier, least recently used first. */
+    List<Block> lruQueue(Tier tier) {
+        return new ArrayList<>(lru.get(tier));
     }
 
     /** The least recently used cached block of a tier, or null. */
@@ -208,6 +222,10 @@ final class BlockPool {
         if (b.published) {
             byHash.remove(b.hash);
             b.published = false;
+        }
+        if (b.slot != null) {
+            releaseSlot.accept(b.slot);
+            b.slot = null;
         }
         byId.set(b.id, null);
         freeIds.addLast(b.id);
@@ -284,6 +302,9 @@ final class BlockPool {
             }
             if (b.sealed == (d != null && d.writable())) {
                 problems.add(b + (b.sealed ? " is sealed but writable" : " is open but not writable"));
+            }
+            if ((b.tier == Tier.DISK) != (b.slot != null)) {
+                problems.add(b + (b.slot == null ? " is on disk without a slot" : " holds a disk slot off disk"));
             }
             if (b.tier != Tier.HOT && !b.sealed) {
                 problems.add(b + " left the hot tier unsealed");

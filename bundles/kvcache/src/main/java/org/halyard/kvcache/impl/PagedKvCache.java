@@ -1,5 +1,8 @@
 package org.halyard.kvcache.impl;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -18,6 +21,10 @@ import org.halyard.kvcache.api.KvSequenceOptions;
 import org.halyard.kvcache.api.KvUsage;
 import org.halyard.kvcache.impl.block.BlockData;
 import org.halyard.kvcache.impl.block.BlockShape;
+import org.halyard.kvcache.impl.tier.DataDirectory;
+import org.halyard.kvcache.impl.tier.DiskTier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A paged KV cache for one model version: a {@link BlockPool} of fixed-size blocks, the open
@@ -29,8 +36,25 @@ import org.halyard.kvcache.impl.block.BlockShape;
  * references to immutable tables and sealed data (see {@link PagedKvSequence}), so sequences
  * decode side by side while the scheduler allocates. Work that needs no shared state (hashing,
  * zeroing new blocks, quantising) runs before the lock is taken.
+ *
+ * <p>Tiers: sealed blocks may leave the hot pool for off-heap memory and then for memory-mapped
+ * files, and attention reads them where they are (the kernels work on buffers as on arrays), so a
+ * sequence can hold more than the hot pool. Two things move blocks down: a cached block evicted
+ * from the hot pool (when {@code offloadCachedBlocks}), and a sequence opened with
+ * {@code offload} that needs room, whose own oldest blocks go. A prefix hit brings a cold block
+ * back to the hot pool when there is room (promote on reuse); a sequence keeps reading its own
+ * offloaded blocks in place, because moving them back and forth every step would cost more than
+ * reading them where they are.
+ *
+ * <pre>
+ *   hot (arrays) ── evict cached / offload own ──▶ off-heap (direct) ──▶ disk (mapped) ──▶ forgotten
+ *        ▲                                              │                    │
+ *        └──────────── prefix hit, room in hot ─────────┴────────────────────┘
+ * </pre>
  */
 public final class PagedKvCache implements KvCache {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PagedKvCache.class);
 
     private final KvCacheSpec spec;
     private final BlockShape shape;
@@ -43,24 +67,44 @@ public final class PagedKvCache implements KvCache {
     private long hitTokens;
     private long missTokens;
     private long drops;
+    private long offloads;
+    private long promotions;
+    private long tierFailures;
+    private long lastTierFailureNanos;
     private volatile boolean closed;
+
+    private long offHeapCapacity;
+    private long diskCapacity;
+    private boolean offloadCached;
+    private final DataDirectory dataDirectory;
+    private final boolean ownsDataDirectory;
+    /** Created when the first block goes to disk. */
+    private DiskTier disk;
+    /** The last check that failed, until one passes. */
+    private volatile KvCheck lastFailedCheck;
     /** The capacity the creator asked for (0: the manager's default, which follows its config). */
     volatile long ownCapacity;
 
     /** A cache on its own (without a manager), for tests and plain-Java use. */
     public PagedKvCache(KvCacheSpec spec, KvCacheSettings settings) {
-        this(spec, settings, () -> { });
+        this(spec, settings, new DataDirectory(settings.dataDirectory()), true, () -> { });
     }
 
-    PagedKvCache(KvCacheSpec spec, KvCacheSettings settings, Runnable onClose) {
+    PagedKvCache(KvCacheSpec spec, KvCacheSettings settings, DataDirectory dataDirectory, boolean ownsDataDirectory,
+            Runnable onClose) {
         Objects.requireNonNull(spec, "spec");
         KvDType dtype = settings.defaultDType() != null ? settings.defaultDType() : spec.defaultDType();
         long capacity = spec.capacityBytes() > 0 ? spec.capacityBytes() : settings.capacityBytes();
         this.spec = new KvCacheSpec(spec.name(), spec.modelVersion(), spec.layout(), dtype, capacity);
         this.blockSize = settings.blockSizeTokens();
         this.shape = BlockShape.of(spec.layout(), blockSize);
-        this.pool = new BlockPool(capacity);
+        this.pool = new BlockPool(capacity, slot -> disk.free((DiskTier.Slot) slot));
         this.onClose = onClose;
+        this.offHeapCapacity = settings.offHeapCapacityBytes();
+        this.diskCapacity = settings.diskCapacityBytes();
+        this.offloadCached = settings.offloadCachedBlocks();
+        this.dataDirectory = dataDirectory;
+        this.ownsDataDirectory = ownsDataDirectory;
     }
 
     @Override
@@ -104,6 +148,11 @@ public final class PagedKvCache implements KvCache {
             for (int i = 0; i < hits; i++) {
                 table[i] = pool.lookup(hashes[i]);
                 pool.ref(table[i]);
+            }
+            for (int i = 0; i < hits; i++) {
+                if (table[i].tier != Tier.HOT && makeRoom(table[i].bytes, null) && moveTo(table[i], Tier.HOT)) {
+                    promotions++;
+                }
             }
             int length = hits * blockSize;
             int capacity = length;
@@ -193,6 +242,7 @@ public final class PagedKvCache implements KvCache {
 
     /** Commits slots; see {@link KvSequence#commit}. Full blocks are sealed and published. */
     void commit(PagedKvSequence s, int[] tokens, int off, int count) {
+        Block[] table = s.table; // before the validity check: a drop empties the table after invalidating
         s.checkValid();
         Objects.checkFromIndexSize(off, count, tokens.length);
         int length = s.lengthUnchecked();
@@ -201,7 +251,6 @@ public final class PagedKvCache implements KvCache {
                     + ": sequence " + s.id() + " has " + s.capacityUnchecked() + " allocated");
         }
         boolean prefix = s.options().usePrefixCache();
-        Block[] table = s.table;
         List<Block> full = new ArrayList<>();
         List<BlockData> sealed = new ArrayList<>();
         List<BlockHash> hashes = new ArrayList<>();
@@ -256,24 +305,117 @@ public final class PagedKvCache implements KvCache {
     }
 
     /**
-     * Frees hot-tier bytes until {@code need} fit: evicts cached blocks, least recently used
-     * first. Changes nothing when even that would not be enough.
+     * Frees hot-tier bytes until {@code need} fit: pushes cached blocks down a tier (or forgets
+     * them), least recently used first, then, for a sequence that allows it, moves that
+     * sequence's own oldest sealed blocks out. Changes nothing when even that would not be enough.
      */
     private boolean makeRoom(long need, PagedKvSequence forSequence) {
         if (pool.hotFree() >= need) {
             return true;
         }
-        if (pool.hotFree() + pool.cached(Tier.HOT) < need) {
+        boolean offloadOwn = forSequence != null && forSequence.options().offload()
+                && (offHeapCapacity > 0 || diskCapacity > 0);
+        long reclaimable = pool.cached(Tier.HOT) + (offloadOwn ? offloadable(forSequence) : 0);
+        if (pool.hotFree() + reclaimable < need) {
             return false;
         }
-        while (pool.hotFree() < need) {
-            Block victim = pool.lruHead(Tier.HOT);
-            if (victim == null) {
-                return false;
-            }
-            pool.evict(victim);
+        Block victim;
+        while (pool.hotFree() < need && (victim = pool.lruHead(Tier.HOT)) != null) {
+            pushDown(victim);
         }
-        return true;
+        if (pool.hotFree() < need && offloadOwn) {
+            for (Block b : forSequence.table) {
+                if (pool.hotFree() >= need) {
+                    break;
+                }
+                if (b.tier == Tier.HOT && b.sealed && b.refCount == 1) {
+                    if (!placeIn(b, Tier.OFF_HEAP) && !placeIn(b, Tier.DISK)) {
+                        break;
+                    }
+                    offloads++;
+                }
+            }
+        }
+        return pool.hotFree() >= need;
+    }
+
+    /** Hot bytes a sequence could move out: its sealed blocks nobody else holds, within the cold tiers' room. */
+    private long offloadable(PagedKvSequence s) {
+        long own = 0;
+        for (Block b : s.table) {
+            if (b.tier == Tier.HOT && b.sealed && b.refCount == 1) {
+                own += b.bytes;
+            }
+        }
+        long coldRoom = Math.max(0, offHeapCapacity - pool.used(Tier.OFF_HEAP))
+                + Math.max(0, diskCapacity - pool.used(Tier.DISK));
+        return Math.min(own, coldRoom);
+    }
+
+    /** A cached block leaves its tier: to the next tier down that takes it, or out of the cache. */
+    private void pushDown(Block b) {
+        if (offloadCached) {
+            if (b.tier == Tier.HOT && placeIn(b, Tier.OFF_HEAP)) {
+                offloads++;
+                return;
+            }
+            if (b.tier != Tier.DISK && placeIn(b, Tier.DISK)) {
+                offloads++;
+                return;
+            }
+        }
+        pool.evict(b);
+    }
+
+    /** Moves a sealed block into a cold tier, first pushing that tier's own cached blocks down. */
+    private boolean placeIn(Block b, Tier tier) {
+        long capacity = tier == Tier.OFF_HEAP ? offHeapCapacity : diskCapacity;
+        long bytes = b.bytes;
+        if (bytes > capacity) {
+            return false;
+        }
+        Block victim;
+        while (capacity - pool.held(tier) < bytes && (victim = pool.lruHead(tier)) != null) {
+            pushDown(victim);
+        }
+        return capacity - pool.held(tier) >= bytes && moveTo(b, tier);
+    }
+
+    /** Copies a sealed block's data into a tier and points the block at it. */
+    private boolean moveTo(Block b, Tier tier) {
+        BlockData d = b.data;
+        try {
+            switch (tier) {
+                case HOT -> pool.move(b, d.toHeap(), Tier.HOT, null);
+                case OFF_HEAP -> {
+                    ByteBuffer buf = ByteBuffer.allocateDirect((int) d.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+                    d.copyTo(buf);
+                    pool.move(b, BlockData.wrap(b.dtype, shape, buf), Tier.OFF_HEAP, null);
+                }
+                case DISK -> {
+                    DiskTier.Slot slot = disk().store(d);
+                    pool.move(b, BlockData.wrap(b.dtype, shape, slot.buffer), Tier.DISK, slot);
+                }
+            }
+            return true;
+        } catch (IOException | OutOfMemoryError | RuntimeException e) {
+            // direct memory past -XX:MaxDirectMemorySize, a full disk: the block stays where it is
+            tierFailures++;
+            lastTierFailureNanos = System.nanoTime();
+            // a broken disk fails every move: log the 1st, 2nd, 4th, 8th ... not every one
+            if (Long.bitCount(tierFailures) == 1) {
+                LOG.warn("KV cache {}: could not move {} to {} ({} such failures so far): {}", spec.name(), b, tier,
+                        tierFailures, e.toString());
+            }
+            return false;
+        }
+    }
+
+    private DiskTier disk() throws IOException {
+        if (disk == null) {
+            disk = new DiskTier(dataDirectory.newCacheDir(spec.name()));
+        }
+        return disk;
     }
 
     // ---- the whole cache ----
@@ -305,6 +447,9 @@ public final class PagedKvCache implements KvCache {
             }
             sequences.clear();
             pool.clear();
+            if (disk != null) {
+                disk.clear();
+            }
             drops++;
         } finally {
             lock.unlock();
@@ -347,14 +492,22 @@ public final class PagedKvCache implements KvCache {
                 }
             }
             problems.addAll(pool.check(references));
+            for (Block b : pool.blocks()) {
+                if (b.tier == Tier.DISK && (disk == null || !(b.slot instanceof DiskTier.Slot slot) || !disk.holds(slot))) {
+                    problems.add(b + " points at a disk slot whose file is gone");
+                }
+            }
         } finally {
             lock.unlock();
         }
         if (problems.isEmpty()) {
+            lastFailedCheck = null;
             return new KvCheck(true, List.of(), false);
         }
         drop("a consistency check failed: " + problems.get(0));
-        return new KvCheck(false, problems, true);
+        KvCheck failed = new KvCheck(false, problems, true);
+        lastFailedCheck = failed;
+        return failed;
     }
 
     @Override
@@ -364,7 +517,25 @@ public final class PagedKvCache implements KvCache {
         }
         drop("the cache was closed");
         closed = true;
+        lock.lock();
+        try {
+            if (disk != null) {
+                disk.clear();
+                DataDirectory.deleteTree(disk.dir());
+                disk = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (ownsDataDirectory) {
+            dataDirectory.close();
+        }
         onClose.run();
+    }
+
+    /** The last check that failed (the cache was dropped then), or null once one passes. */
+    KvCheck lastFailedCheck() {
+        return lastFailedCheck;
     }
 
     boolean closed() {
@@ -378,11 +549,49 @@ public final class PagedKvCache implements KvCache {
             pool.hotCapacity = capacity;
             Block victim;
             while (pool.hotFree() < 0 && (victim = pool.lruHead(Tier.HOT)) != null) {
-                pool.evict(victim);
+                pushDown(victim);
             }
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Applies new cold-tier settings now (blocks already moved stay where they are). */
+    void setTiers(long offHeapCapacity, long diskCapacity, boolean offloadCached) {
+        lock.lock();
+        try {
+            this.offHeapCapacity = offHeapCapacity;
+            this.diskCapacity = diskCapacity;
+            this.offloadCached = offloadCached;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** What the tiers hold now, for the shell and health. */
+    TierStats tierStats() {
+        lock.lock();
+        try {
+            return new TierStats(pool.hotCapacity, pool.held(Tier.HOT), offHeapCapacity, pool.held(Tier.OFF_HEAP),
+                    diskCapacity, pool.held(Tier.DISK), disk == null ? 0 : disk.files(),
+                    disk == null ? 0 : disk.fileBytes(), offloads, promotions, tierFailures,
+                    tierFailures == 0 ? Long.MAX_VALUE : System.nanoTime() - lastTierFailureNanos);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Memory per tier of one cache.
+     *
+     * @param offloads blocks moved down a tier since creation
+     * @param promotions blocks brought back to the hot tier by a prefix hit since creation
+     * @param failures moves that failed (no direct memory, a disk error) since creation
+     * @param nanosSinceFailure how long ago the last of them was; {@code Long.MAX_VALUE} for never
+     */
+    record TierStats(long hotCapacity, long hotBytes, long offHeapCapacity, long offHeapBytes, long diskCapacity,
+            long diskBytes, int diskFiles, long diskFileBytes, long offloads, long promotions, long failures,
+            long nanosSinceFailure) {
     }
 
     // ---- helpers ----
@@ -406,6 +615,16 @@ public final class PagedKvCache implements KvCache {
         s.checkValid();
         if (s.released) {
             throw new IllegalStateException("sequence " + s.id() + " was released");
+        }
+    }
+
+    /** Test hook: moves a sealed block to a tier now. */
+    boolean moveForTest(Block b, Tier tier) {
+        lock.lock();
+        try {
+            return tier == Tier.HOT ? moveTo(b, tier) : placeIn(b, tier);
+        } finally {
+            lock.unlock();
         }
     }
 

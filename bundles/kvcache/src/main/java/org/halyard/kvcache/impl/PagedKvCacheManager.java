@@ -20,6 +20,7 @@ import org.halyard.kvcache.api.KvCheck;
 import org.halyard.kvcache.api.KvDType;
 import org.halyard.kvcache.api.KvUsage;
 import org.halyard.kvcache.impl.kernel.Vectors;
+import org.halyard.kvcache.impl.tier.DataDirectory;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -87,8 +88,10 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     private final ScheduledExecutorService checker;
     private volatile KvCacheSettings settings;
     private volatile ScheduledFuture<?> checks;
-    /** The last failed check per cache name, until a check passes. */
-    private final Map<String, KvCheck> failedChecks = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile boolean closed;
+    /** Where caches created now keep their disk tier; earlier ones stay until the manager closes. */
+    private volatile DataDirectory dataDirectory;
+    private final List<DataDirectory> dataDirectories = new CopyOnWriteArrayList<>();
 
     @Activate
     public PagedKvCacheManager(Config config) {
@@ -103,9 +106,18 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             t.setDaemon(true);
             return t;
         });
+        this.dataDirectory = newDataDirectory(settings.dataDirectory());
         scheduleChecks(settings.checkIntervalSeconds());
         LOG.info("KV Cache++ ready: {}-token blocks, {} MiB hot per cache, kernels {}", settings.blockSizeTokens(),
                 settings.capacityBytes() >> 20, Vectors.describe());
+    }
+
+    /** Removes what earlier runs left in a data directory and opens this manager's folder there. */
+    private DataDirectory newDataDirectory(Path root) {
+        DataDirectory.removeStale(root);
+        DataDirectory d = new DataDirectory(root);
+        dataDirectories.add(d);
+        return d;
     }
 
     static KvCacheSettings settings(Config c) {
@@ -134,6 +146,16 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
                 }
             }
         }
+        if (next.offHeapCapacityBytes() != previous.offHeapCapacityBytes()
+                || next.diskCapacityBytes() != previous.diskCapacityBytes()
+                || next.offloadCachedBlocks() != previous.offloadCachedBlocks()) {
+            for (PagedKvCache c : caches) {
+                c.setTiers(next.offHeapCapacityBytes(), next.diskCapacityBytes(), next.offloadCachedBlocks());
+            }
+        }
+        if (!next.dataDirectory().equals(previous.dataDirectory())) {
+            dataDirectory = newDataDirectory(next.dataDirectory());
+        }
         if (next.checkIntervalSeconds() != previous.checkIntervalSeconds()) {
             scheduleChecks(next.checkIntervalSeconds());
         }
@@ -156,10 +178,7 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             try {
                 KvCheck r = c.check();
                 results.add(r);
-                if (r.consistent()) {
-                    failedChecks.remove(c.spec().name());
-                } else {
-                    failedChecks.put(c.spec().name(), r);
+                if (!r.consistent()) {
                     LOG.error("KV cache {} failed its consistency check and was dropped: {}", c.spec().name(),
                             r.problems());
                 }
@@ -172,8 +191,11 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
 
     @Override
     public KvCache create(KvCacheSpec spec) {
+        if (closed) {
+            throw new IllegalStateException("the KV cache manager is closed");
+        }
         PagedKvCache[] holder = new PagedKvCache[1];
-        PagedKvCache cache = new PagedKvCache(spec, settings, () -> caches.remove(holder[0]));
+        PagedKvCache cache = new PagedKvCache(spec, settings, dataDirectory, false, () -> caches.remove(holder[0]));
         holder[0] = cache;
         cache.ownCapacity = spec.capacityBytes();
         caches.add(cache);
@@ -196,11 +218,13 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
     @Deactivate
     @Override
     public void close() {
+        closed = true;
         checker.shutdownNow();
         for (PagedKvCache c : caches) {
             c.close();
         }
         caches.clear();
+        dataDirectories.forEach(DataDirectory::close);
     }
 
     @Override
@@ -219,18 +243,32 @@ public class PagedKvCacheManager implements KvCacheManager, HealthContributor, A
             a.put("usedBytes", Long.toString(u.usedBytes()));
             a.put("cachedBytes", Long.toString(u.cachedBytes()));
             a.put("capacityBytes", Long.toString(u.capacityBytes()));
+            PagedKvCache.TierStats t = c.tierStats();
             a.put("offHeapBytes", Long.toString(u.offHeapBytes()));
+            a.put("offHeapCapacityBytes", Long.toString(t.offHeapCapacity()));
             a.put("diskBytes", Long.toString(u.diskBytes()));
+            a.put("diskCapacityBytes", Long.toString(t.diskCapacity()));
+            a.put("diskFiles", Integer.toString(t.diskFiles()));
+            a.put("offloads", Long.toString(t.offloads()));
+            a.put("promotions", Long.toString(t.promotions()));
+            a.put("tierFailures", Long.toString(t.failures()));
             a.put("sequences", Integer.toString(u.sequences()));
             a.put("prefixHitRate", String.format(Locale.ROOT, "%.3f", u.prefixHitRate()));
             a.put("drops", Long.toString(u.drops()));
-            KvCheck failed = failedChecks.get(c.spec().name());
+            KvCheck failed = c.lastFailedCheck();
             String detail = String.format(Locale.ROOT, "%d sequences, %.1f of %.1f MiB hot used, hit rate %.1f%%",
                     u.sequences(), u.usedBytes() / 1048576.0, u.capacityBytes() / 1048576.0,
                     100 * u.prefixHitRate());
-            all.add(failed == null ? new Health("kvcache/" + c.spec().name(), Health.Status.UP, true, detail, a)
-                    : new Health("kvcache/" + c.spec().name(), Health.Status.DEGRADED, true,
-                            "dropped after a failed consistency check: " + failed.problems().get(0), a));
+            String component = "kvcache/" + c.spec().name();
+            if (failed != null) {
+                all.add(new Health(component, Health.Status.DEGRADED, true,
+                        "dropped after a failed consistency check: " + failed.problems().get(0), a));
+            } else if (t.nanosSinceFailure() < TimeUnit.MINUTES.toNanos(5)) {
+                all.add(new Health(component, Health.Status.DEGRADED, true, detail + "; blocks could not move to"
+                        + " off-heap memory or disk in the last 5 minutes (see the log)", a));
+            } else {
+                all.add(new Health(component, Health.Status.UP, true, detail, a));
+            }
         }
         return all;
     }

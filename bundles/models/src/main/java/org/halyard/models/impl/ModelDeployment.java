@@ -95,7 +95,8 @@ public class ModelDeployment implements HealthContributor {
     private volatile InferenceEngine engine;
     private volatile State state = new State(Phase.WAITING, "waiting for an engine", null);
 
-    private record Loaded(Model model, InferenceEngine engine, ServiceRegistration<Model> registration) {
+    private record Loaded(Model model, InferenceEngine engine, ServiceRegistration<Model> registration,
+            ModelSource source, List<String> files) {
     }
 
     private enum Phase { WAITING, LOADING, SERVING, FAILED }
@@ -135,15 +136,16 @@ public class ModelDeployment implements HealthContributor {
             this.engine = null;
             // keep serving for a grace period: a bundle update stops the engine before its new
             // revision starts, and the model still works (it holds only memory)
-            loader.schedule(() -> {
+            whileActive(() -> loader.schedule(() -> {
                 State s = state;
                 if (s.loaded() != null && s.loaded().engine() == gone && this.engine == null) {
                     LOG.warn("Model deployment {}: engine {} did not come back; withdrawing the model",
                             config.name(), gone.name());
-                    unregister(s.loaded());
+                    // health says DOWN before the service goes: whoever sees it gone sees why
                     state = new State(Phase.WAITING, "waiting for an engine matching " + config.engine_target(), null);
+                    unregister(s.loaded());
                 }
-            }, Math.max(0, config.engine_grace_seconds()), TimeUnit.SECONDS);
+            }, Math.max(0, config.engine_grace_seconds()), TimeUnit.SECONDS));
         }
     }
 
@@ -162,7 +164,22 @@ public class ModelDeployment implements HealthContributor {
     }
 
     private void reload() {
-        loader.execute(this::load);
+        whileActive(() -> loader.execute(this::load));
+    }
+
+    /**
+     * Runs a scheduling action unless the component is deactivated: DS unbinds dynamic
+     * references after {@code @Deactivate}, when the loader no longer takes work.
+     */
+    private void whileActive(Runnable schedule) {
+        if (loader.isShutdown()) {
+            return;
+        }
+        try {
+            schedule.run();
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // deactivated between the check and the call: nothing is left to load or withdraw
+        }
     }
 
     /** Runs on the loader thread only. */
@@ -176,11 +193,19 @@ public class ModelDeployment implements HealthContributor {
             }
             return;
         }
+        ModelSource source = source(c);
+        List<String> files = fingerprint(source);
+        if (previous.loaded() != null && previous.loaded().engine() == e && previous.phase() == Phase.SERVING
+                && previous.loaded().source().equals(source) && previous.loaded().files().equals(files)) {
+            // a configuration update that changes nothing the model is made of (Karaf's file
+            // watcher adds its own property after start), or the same engine bound again
+            return;
+        }
         state = new State(Phase.LOADING, "loading " + c.path() + " on engine " + e.name(), previous.loaded());
         long t0 = System.nanoTime();
         Model model;
         try {
-            model = e.load(source(c));
+            model = e.load(source);
         } catch (Exception | OutOfMemoryError ex) {
             LOG.error("Model deployment {}: loading {} failed: {}", c.name(), c.path(), ex.getMessage(), ex);
             state = new State(Phase.FAILED, "load failed: " + ex.getMessage(), previous.loaded());
@@ -195,7 +220,7 @@ public class ModelDeployment implements HealthContributor {
         props.put(InferenceEngine.ENGINE, e.name());
         props.put(Constants.SERVICE_DESCRIPTION, "Halyard model " + c.name());
         ServiceRegistration<Model> reg = context.registerService(Model.class, model, props);
-        Loaded now = new Loaded(model, e, reg);
+        Loaded now = new Loaded(model, e, reg, source, files);
         state = new State(Phase.SERVING, "serving " + model.info().architecture() + " "
                 + model.info().weightType() + " on engine " + e.name(), now);
         if (previous.loaded() != null) {
@@ -230,6 +255,27 @@ public class ModelDeployment implements HealthContributor {
             options.put(o.substring(0, i).trim(), o.substring(i + 1).trim());
         });
         return new ModelSource(c.name(), path, weights, overlays, options);
+    }
+
+    /** Size and modification time of every file the source names: a replaced file reloads. */
+    static List<String> fingerprint(ModelSource source) {
+        List<Path> paths = new ArrayList<>();
+        paths.add(source.path());
+        if (source.weights() != null) {
+            paths.add(source.weights());
+        }
+        paths.addAll(source.overlays());
+        List<String> out = new ArrayList<>();
+        for (Path p : paths) {
+            try (var files = Files.isDirectory(p) ? Files.list(p) : java.util.stream.Stream.of(p)) {
+                for (Path f : files.sorted().toList()) {
+                    out.add(f + ":" + Files.size(f) + ":" + Files.getLastModifiedTime(f).toMillis());
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                out.add(p + ":unreadable");
+            }
+        }
+        return out;
     }
 
     static Path resolve(String path) {

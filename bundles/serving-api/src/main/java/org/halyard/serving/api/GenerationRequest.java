@@ -20,6 +20,7 @@ public final class GenerationRequest {
     private final String tenant;
     private final PriorityClass priority;
     private final Criticality criticality;
+    private final Quota quota;
     private final int[] prompt;
     private final int maxTokens;
     private final SamplingParams sampling;
@@ -36,6 +37,7 @@ public final class GenerationRequest {
         this.tenant = b.tenant;
         this.priority = b.priority;
         this.criticality = b.criticality;
+        this.quota = b.quota;
         this.prompt = b.prompt.clone();
         if (b.maxTokens < 1) {
             throw new IllegalArgumentException("maxTokens must be at least 1: " + b.maxTokens);
@@ -57,7 +59,7 @@ public final class GenerationRequest {
     /** A builder holding this request's values. */
     public Builder toBuilder() {
         return new Builder(requestId, model, prompt).mode(mode).tenant(tenant).priority(priority)
-                .criticality(criticality).maxTokens(maxTokens).sampling(sampling).stop(stop)
+                .criticality(criticality).quota(quota).maxTokens(maxTokens).sampling(sampling).stop(stop)
                 .ignoreEos(ignoreEos).deadline(deadline).logitsProcessors(logitsProcessors)
                 .attributes(attributes);
     }
@@ -79,6 +81,9 @@ public final class GenerationRequest {
 
     /** How early it is shed under overload. */
     public Criticality criticality() { return criticality; }
+
+    /** The caller's quota, which the serving mode enforces; {@link Quota#UNLIMITED} by default. */
+    public Quota quota() { return quota; }
 
     /** A copy of the prompt's token ids. */
     public int[] prompt() { return prompt.clone(); }
@@ -125,6 +130,7 @@ public final class GenerationRequest {
         private String tenant = "anonymous";
         private PriorityClass priority = PriorityClass.INTERACTIVE;
         private Criticality criticality = Criticality.DEFAULT;
+        private Quota quota = Quota.UNLIMITED;
         private int maxTokens = 16;
         private SamplingParams sampling = SamplingParams.GREEDY;
         private List<String> stop = List.of();
@@ -143,6 +149,7 @@ public final class GenerationRequest {
         public Builder tenant(String v) { this.tenant = Objects.requireNonNull(v); return this; }
         public Builder priority(PriorityClass v) { this.priority = Objects.requireNonNull(v); return this; }
         public Builder criticality(Criticality v) { this.criticality = Objects.requireNonNull(v); return this; }
+        public Builder quota(Quota v) { this.quota = Objects.requireNonNull(v); return this; }
         public Builder maxTokens(int v) { this.maxTokens = v; return this; }
         public Builder sampling(SamplingParams v) { this.sampling = Objects.requireNonNull(v); return this; }
         public Builder stop(List<String> v) { this.stop = List.copyOf(v); return this; }
