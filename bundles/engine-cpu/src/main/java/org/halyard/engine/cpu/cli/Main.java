@@ -64,6 +64,12 @@ public final class Main {
             usage(out);
             return argv.length == 0 ? 2 : 0;
         }
+        for (int i = 1; i < argv.length && !argv[i].equals("--"); i++) {
+            if (argv[i].equals("--help") || argv[i].equals("-h")) {
+                usage(out);
+                return 0;
+            }
+        }
         try {
             Args a = Args.parse(argv, 1);
             return switch (argv[0]) {

@@ -135,4 +135,15 @@ class CommandLineTest {
         assertTrue(missing.err().contains("no such file"), missing.err());
         assertEquals("", missing.out());
     }
+
+    @Test
+    void helpAfterACommandPrintsTheUsage() {
+        Ran help = run("bench", "--help");
+        assertEquals(0, help.status(), help.err());
+        assertTrue(help.out().contains("halyard bench --model FILE"), help.out());
+        // after "--" it is text, not an option
+        Ran text = run("tokenize", "--model", Fixtures.demoF32().toString(), "--no-bos", "--", "--help");
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().startsWith("["), text.out());
+    }
 }
