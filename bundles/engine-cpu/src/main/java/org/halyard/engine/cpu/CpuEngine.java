@@ -47,7 +47,7 @@ public class CpuEngine implements InferenceEngine {
     public @interface Config {
 
         @AttributeDefinition(description = "Threads that work on one step, counting the caller's; "
-                + "0 for the number of available processors")
+                + "0 for the number of available processors (the container's cores)")
         int threads() default 0;
     }
 
@@ -69,8 +69,9 @@ public class CpuEngine implements InferenceEngine {
 
     @Deactivate
     void deactivate() {
-        // running steps finish (their chunks are claimed by the caller when no helper starts);
+        // helpers leave their loops; running steps finish (the caller claims what is left) and
         // models loaded here keep working on their callers' threads
+        pool.close();
         workers.shutdown();
         try {
             if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -95,7 +96,7 @@ public class CpuEngine implements InferenceEngine {
     public Model load(ModelSource source) throws ModelLoadException {
         long t0 = System.nanoTime();
         Model m = ModelLoader.load(source, pool);
-        LOG.info("Loaded {} from {}: {} {} {} layers, {} parameters, {} MB mapped, in {} ms", source.name(),
+        LOG.info("Loaded {} from {}: {} {} {} layers, {} parameters, {} MB of weights, in {} ms", source.name(),
                 source.path(), m.info().architecture(), m.info().weightType(), m.info().layers(),
                 m.info().parameters(), m.info().sizeBytes() >> 20, (System.nanoTime() - t0) / 1_000_000);
         return m;

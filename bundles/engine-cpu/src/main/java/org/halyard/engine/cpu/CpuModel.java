@@ -22,7 +22,7 @@ import org.halyard.kvcache.api.KvLayout;
 import org.halyard.kvcache.api.KvSequence;
 
 /**
- * A model loaded by the CPU engine: weights mapped from its files, a tokenizer, and the scratch
+ * A model loaded by the CPU engine: weights read from its files, a tokenizer, and the scratch
  * memory of its steps. Holds only memory; keeps working after the engine that loaded it is gone
  * (its steps then run on the caller's thread).
  */

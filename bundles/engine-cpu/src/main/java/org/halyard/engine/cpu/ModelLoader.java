@@ -36,8 +36,10 @@ import org.halyard.engine.cpu.tokenizer.Tokenizers;
 /**
  * Loads a {@link ModelSource}: a GGUF file, or a Hugging Face checkpoint directory
  * ({@code config.json}, safetensors shards, {@code tokenizer.json}), with safetensors overlays
- * laid over the weights. Tensor data is mapped, never copied. Everything is checked before a
- * model is returned; on failure nothing stays loaded (the mappings become garbage).
+ * laid over the weights. Tensor data is copied from a mapping into the tensors' heap arrays (packed
+ * in panels where the rows allow; see {@link org.halyard.engine.cpu.tensor.FloatTensor}). Everything
+ * is checked before a model is returned; on failure nothing stays loaded (the arrays and mappings
+ * become garbage).
  *
  * <p>Shards of a checkpoint directory: the {@code weights} file when the source names one; else
  * those listed in {@code model.safetensors.index.json}; else {@code model.safetensors}; else every

@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.halyard.engine.api.Model;
 import org.halyard.engine.api.ModelInfo;
 import org.halyard.engine.api.ModelLoadException;
@@ -18,7 +16,6 @@ import org.halyard.engine.api.SamplingParams;
 import org.halyard.engine.api.Tokenizer;
 import org.halyard.engine.cpu.ModelLoader;
 import org.halyard.engine.cpu.kernel.Kernels;
-import org.halyard.engine.cpu.kernel.WorkerPool;
 import org.halyard.engine.cpu.model.TestModelGenerator;
 import org.halyard.engine.cpu.tensor.GGMLType;
 import org.halyard.kvcache.api.KvCache;
@@ -37,6 +34,8 @@ import org.halyard.kvcache.api.KvDType;
  *                      [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N --experts N
  *                       --experts-used N --context N --tied true|false --seed S]
  *   ./halyard model-info --model FILE
+ *   ./halyard bench --model FILE [--prompt-tokens P] [--gen-tokens G] [--batch B] [--threads T]
+ *                      [--repetitions N] [--seed S]
  * </pre>
  *
  * {@code --model} takes a GGUF file or a Hugging Face checkpoint directory. {@code tokenize}
@@ -65,6 +64,12 @@ public final class Main {
             usage(out);
             return argv.length == 0 ? 2 : 0;
         }
+        for (int i = 1; i < argv.length && !argv[i].equals("--"); i++) {
+            if (argv[i].equals("--help") || argv[i].equals("-h")) {
+                usage(out);
+                return 0;
+            }
+        }
         try {
             Args a = Args.parse(argv, 1);
             return switch (argv[0]) {
@@ -72,6 +77,7 @@ public final class Main {
                 case "generate" -> generate(a);
                 case "make-test-model" -> makeTestModel(a);
                 case "model-info" -> modelInfo(a);
+                case "bench" -> bench(a);
                 default -> {
                     err.println("unknown command " + argv[0]);
                     usage(err);
@@ -102,6 +108,8 @@ public final class Main {
                                    [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N --experts N
                                     --experts-used N --context N --tied true|false --seed S]
                   halyard model-info --model FILE
+                  halyard bench --model FILE [--prompt-tokens P] [--gen-tokens G] [--batch B] [--threads T]
+                                   [--repetitions N] [--seed S]
                 --model takes a GGUF file or a Hugging Face checkpoint directory.""");
     }
 
@@ -136,13 +144,8 @@ public final class Main {
         int threads = a.integer("threads", Runtime.getRuntime().availableProcessors());
         int chunk = a.integer("prefill-chunk", 256);
         a.finish();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1), r -> {
-            Thread t = new Thread(r, "halyard-cli-worker");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            Model model = ModelLoader.load(source, new WorkerPool(pool, threads));
+        try (EngineThreads pool = new EngineThreads(threads)) {
+            Model model = ModelLoader.load(source, pool.parallel());
             int[] ids = model.tokenizer().encode(prompt, true, true);
             try (org.halyard.kvcache.impl.PagedKvCacheManager manager = KvCaches.manager(
                     KvCaches.bytesFor(model.kvLayout(), ids.length + maxTokens))) {
@@ -159,10 +162,76 @@ public final class Main {
                         r.tokens().length == 0 ? 0 : r.tokens().length / (r.decodeNanos() / 1e9),
                         r.finish().name().toLowerCase(), threads, Kernels.VECTOR_BITS);
             }
-        } finally {
-            pool.shutdownNow();
         }
         return 0;
+    }
+
+    /**
+     * Prefill and decode tokens/s (see {@link Bench}): one line per repetition on stderr, then one
+     * JSON object with the medians on the last line of stdout.
+     */
+    private int bench(Args a) throws Exception {
+        ModelSource source = source(a);
+        int prompt = a.integer("prompt-tokens", 128);
+        int gen = a.integer("gen-tokens", 64);
+        int batchSize = a.integer("batch", 1);
+        int threads = a.integer("threads", Runtime.getRuntime().availableProcessors());
+        int repetitions = a.integer("repetitions", 5);
+        long seed = a.longValue("seed", 42);
+        a.finish();
+        if (threads < 1 || repetitions < 1) {
+            throw new IllegalArgumentException("--threads and --repetitions must be at least 1");
+        }
+        try (EngineThreads pool = new EngineThreads(threads)) {
+            Model model = ModelLoader.load(source, pool.parallel());
+            ModelInfo info = model.info();
+            try (org.halyard.kvcache.impl.PagedKvCacheManager manager = KvCaches.manager(
+                    KvCaches.bytesFor(model.kvLayout(), batchSize * (prompt + gen + 64)))) {
+                KvCache cache = manager.create(new KvCacheSpec(info.name(), info.version(), model.kvLayout(),
+                        KvDType.F32, 0));
+                Bench bench = new Bench(model, cache, prompt, gen, batchSize, seed);
+                List<Bench.Run> runs = bench.measure(repetitions);
+                double[] prefill = new double[runs.size()];
+                double[] decode = new double[runs.size()];
+                for (int i = 0; i < runs.size(); i++) {
+                    prefill[i] = bench.prefillRate(runs.get(i));
+                    decode[i] = bench.decodeRate(runs.get(i));
+                    err.printf("halyard bench: repetition %d: prefill %.1f tokens/s, decode %.1f tokens/s%n", i + 1,
+                            prefill[i], decode[i]);
+                }
+                Map<String, Object> json = new LinkedHashMap<>();
+                json.put("model", source.path().getFileName().toString());
+                json.put("weight_type", info.weightType());
+                json.put("parameters", info.parameters());
+                json.put("size_bytes", info.sizeBytes());
+                json.put("threads", threads);
+                json.put("batch", batchSize);
+                json.put("prompt_tokens", prompt);
+                json.put("gen_tokens", gen);
+                json.put("repetitions", repetitions);
+                json.put("vector_bits", Kernels.VECTOR_BITS);
+                json.put("prefill_tokens_per_s", round(Bench.median(prefill)));
+                json.put("decode_tokens_per_s", round(Bench.median(decode)));
+                json.put("prefill_tokens_per_s_all", roundAll(prefill));
+                json.put("decode_tokens_per_s_all", roundAll(decode));
+                json.put("load_average", round(java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                        .getSystemLoadAverage()));
+                out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(json));
+            }
+        }
+        return 0;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+    private static double[] roundAll(double[] v) {
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            r[i] = round(v[i]);
+        }
+        return r;
     }
 
     private int modelInfo(Args a) throws Exception {

@@ -20,7 +20,7 @@ import org.halyard.engine.cpu.tensor.GGMLType;
 
 /**
  * A GGUF file (versions 2 and 3, little-endian): metadata, tensor table, and tensor data mapped
- * from the file rather than read.
+ * from the file ({@link #tensor} copies a tensor's data into its Java arrays).
  *
  * <pre>
  *   magic "GGUF" | u32 version | u64 tensor_count | u64 kv_count
@@ -305,7 +305,8 @@ public final class GGUFFile {
     }
 
     /**
-     * Maps a tensor's data (read-only, shared with the page cache) and wraps it in its encoding.
+     * Reads a tensor's data (through a mapping that is dropped afterwards) into its encoding's
+     * arrays, rows of {@code dims[0]} elements.
      *
      * @throws FormatException when there is no such tensor or it is larger than one mapping
      */
@@ -314,7 +315,8 @@ public final class GGUFFile {
         if (info == null) {
             throw new FormatException(path + ": no tensor " + name);
         }
-        return FloatTensor.of(info.type(), map(info), info.elements());
+        return FloatTensor.of(info.type(), map(info), info.elements(),
+                info.dims().length == 0 ? 1 : info.dims()[0]);
     }
 
     /** Maps the bytes of one tensor. */

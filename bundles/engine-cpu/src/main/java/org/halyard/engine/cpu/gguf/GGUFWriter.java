@@ -3,7 +3,9 @@ package org.halyard.engine.cpu.gguf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -138,6 +140,25 @@ public final class GGUFWriter {
     /** Adds a tensor from an array (GGML order). */
     public GGUFWriter tensor(String name, GGMLType type, long[] dims, float[] values) {
         return tensor(name, type, dims, i -> values[(int) i]);
+    }
+
+    /**
+     * {@code values} encoded as a tensor of {@code type} would be in a file (quantised with GGML's
+     * reference rounding), in a little-endian buffer: for tests and benchmarks.
+     */
+    public static ByteBuffer encode(GGMLType type, float[] values) {
+        if (values.length % type.blockSize() != 0) {
+            throw new IllegalArgumentException(values.length + " values are not whole " + type + " blocks");
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try {
+            Out out = new Out(Channels.newChannel(bytes));
+            writeData(out, new Tensor("encoded", new long[] {values.length}, type, i -> values[(int) i]));
+            out.flush();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return ByteBuffer.wrap(bytes.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Writes the file (to a temporary name first, so a failure leaves no partial file behind). */
@@ -299,11 +320,11 @@ public final class GGUFWriter {
 
     /** Buffered little-endian output. */
     private static final class Out {
-        private final FileChannel ch;
+        private final WritableByteChannel ch;
         private final ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private long written;
 
-        Out(FileChannel ch) {
+        Out(WritableByteChannel ch) {
             this.ch = ch;
         }
 

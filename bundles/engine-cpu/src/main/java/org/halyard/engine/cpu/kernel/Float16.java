@@ -22,6 +22,16 @@ public final class Float16 {
         return HALF[bits & 0xFFFF];
     }
 
+    /** The little-endian 16 bits at {@code b[i]}, {@code b[i+1]} (a block's scale). */
+    public static short shortAt(byte[] b, int i) {
+        return (short) ((b[i] & 0xFF) | (b[i + 1] << 8));
+    }
+
+    /** Whether the half float with these bits is infinite or NaN (exponent all ones). */
+    public static boolean isSpecial(short bits) {
+        return (bits & 0x7C00) == 0x7C00;
+    }
+
     /** The float value of the bfloat16 with these bits (the upper half of a float). */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);

@@ -13,8 +13,10 @@ import org.halyard.kvcache.api.KvSequence;
  * of SwiGLU experts, batched over every token of a step. Each weight matrix is read once per
  * step for all tokens; keys and values go to and come from each sequence's {@link KvSequence}.
  *
- * <p>Not thread safe: one step at a time (the {@link Workspace} is reused); the work inside a
- * step is spread over the {@link Parallel} it is given.
+ * <p>Not thread safe: one step at a time (the {@link Workspace} and the loop bodies are reused);
+ * the work inside a step is spread over the {@link Parallel} it is given. A warm step allocates
+ * nothing but the routing record of each mixture-of-experts layer: its loops are reusable
+ * objects, not capturing lambdas.
  */
 public final class Llama {
 
@@ -22,6 +24,11 @@ public final class Llama {
     private final LlamaWeights w;
     /** RoPE inverse frequencies {@code theta^(-2i/ropeDim)}, {@code [ropeDim/2]}. */
     private final double[] invFreq;
+    // the parallel loops of a step (fields set before each loop)
+    private final MatmulLoop matmul = new MatmulLoop();
+    private final RmsNormLoop rmsnormLoop = new RmsNormLoop();
+    private final KvWriteLoop kvWrite = new KvWriteLoop();
+    private final AttentionLoop attention = new AttentionLoop();
 
     public Llama(LlamaConfig config, LlamaWeights weights) {
         weights.check(config);
@@ -68,37 +75,31 @@ public final class Llama {
 
             // attention: xb = RMSNorm(x); q = Wq xb, k = Wk xb, v = Wv xb       q: [T][heads*headDim]
             rmsnorm(par, xb, x, layer.attnNorm(), T);
-            layer.wq().multiply(par, xb, 0, dim, T, ws.q, 0, qDim);
-            layer.wk().multiply(par, xb, 0, dim, T, ws.k, 0, kvDim);
-            layer.wv().multiply(par, xb, 0, dim, T, ws.v, 0, kvDim);
+            matmul.of(xb, dim, T, false).add(layer.wq(), ws.q, qDim).add(layer.wk(), ws.k, kvDim)
+                    .add(layer.wv(), ws.v, kvDim).execute(par);
 
             // rotate q and k by position
             rope(ws.q, T, c.heads(), ws);
             rope(ws.k, T, c.kvHeads(), ws);
 
             // store this step's keys and values in each sequence's slot at the token's position
-            final int layerIndex = l;
-            par.forRange(T, (chunk, from, to) -> {
-                for (int t = from; t < to; t++) {
-                    b.kv[b.sequence[t]].write(layerIndex, b.position[t], ws.k, t * kvDim, ws.v, t * kvDim);
-                }
-            });
+            kvWrite.run(par, b, ws, l);
 
             // causal grouped-query attention: token at position p sees slots [0, p] of its sequence
-            attention(b, ws, par, layerIndex);
+            attention.run(par, b, ws, l);
 
             // x += Wo att
-            layer.wo().multiply(par, ws.att, 0, qDim, T, xb, 0, dim);
-            add(x, xb, T * dim);
+            matmul.of(ws.att, qDim, T, true).add(layer.wo(), x, dim).execute(par);
 
             // feed-forward: xb = RMSNorm(x); x += FFN(xb)
             rmsnorm(par, xb, x, layer.ffnNorm(), T);
             if (layer.router() == null) {
-                swiglu(par, layer.gate()[0], layer.up()[0], layer.down()[0], xb, T, ws.ffnOut, ws);
-                add(x, ws.ffnOut, T * dim);
+                // h1 = silu(W1 xb) * W3 xb; x += W2 h1
+                matmul.swiglu(par, layer.gate()[0], layer.up()[0], xb, T, ws.h1, ws.h3);
+                matmul.of(ws.h1, c.ffnDim(), T, true).add(layer.down()[0], x, dim).execute(par);
             } else {
                 routing.add(mixtureOfExperts(par, layer, l, xb, T, ws));
-                add(x, ws.ffnOut, T * dim);
+                Kernels.add(ws.ffnOut, 0, x, 0, T * dim);
             }
         }
 
@@ -106,9 +107,9 @@ public final class Llama {
         int R = b.logitCount;
         if (R > 0) {
             for (int r = 0; r < R; r++) {
-                rmsnormRow(ws.xb, r * dim, x, b.logitRows[r] * dim, w.outputNorm());
+                Kernels.rmsnorm(xb, r * dim, x, b.logitRows[r] * dim, w.outputNorm(), dim, c.normEps());
             }
-            w.output().multiply(par, ws.xb, 0, dim, R, ws.logits, 0, c.vocabSize());
+            matmul.of(xb, dim, R, false).add(w.output(), ws.logits, c.vocabSize()).execute(par);
         }
     }
 
@@ -122,13 +123,59 @@ public final class Llama {
 
     // ---- attention ----------------------------------------------------------------------------
 
-    private void attention(Batch b, Workspace ws, Parallel par, int layer) {
-        final int heads = c.heads();
-        final int headDim = c.headDim();
-        final int qDim = c.qDim();
-        final int group = heads / c.kvHeads();
-        final float scale = (float) (1.0 / Math.sqrt(headDim));
-        par.forRange(b.size * heads, (chunk, from, to) -> {
+    /** Writes every token's keys and values of one layer into its sequence's slot. */
+    private final class KvWriteLoop implements Parallel.Body {
+        private Batch b;
+        private Workspace ws;
+        private int layer;
+
+        void run(Parallel par, Batch batch, Workspace workspace, int l) {
+            b = batch;
+            ws = workspace;
+            layer = l;
+            if (batch.size == 1) {
+                run(0, 0, 1);
+            } else {
+                par.forRange(batch.size, this);
+            }
+            b = null;
+            ws = null;
+        }
+
+        @Override
+        public void run(int chunk, int from, int to) {
+            int kvDim = c.kvDim();
+            for (int t = from; t < to; t++) {
+                b.kv[b.sequence[t]].write(layer, b.position[t], ws.k, t * kvDim, ws.v, t * kvDim);
+            }
+        }
+    }
+
+    /**
+     * Causal grouped-query attention of every (token, head): scores through
+     * {@link KvSequence#keyDots}, softmax, values through {@link KvSequence#valueSum}.
+     */
+    private final class AttentionLoop implements Parallel.Body {
+        private Batch b;
+        private Workspace ws;
+        private int layer;
+
+        void run(Parallel par, Batch batch, Workspace workspace, int l) {
+            b = batch;
+            ws = workspace;
+            layer = l;
+            par.forRange(batch.size * c.heads(), this);
+            b = null;
+            ws = null;
+        }
+
+        @Override
+        public void run(int chunk, int from, int to) {
+            final int heads = c.heads();
+            final int headDim = c.headDim();
+            final int qDim = c.qDim();
+            final int group = heads / c.kvHeads();
+            final float scale = (float) (1.0 / Math.sqrt(headDim));
             float[] scores = ws.scores[chunk];
             for (int i = from; i < to; i++) {
                 int t = i / heads;
@@ -137,27 +184,14 @@ public final class Llama {
                 int n = b.position[t] + 1;
                 KvSequence kv = b.kv[b.sequence[t]];
                 int qOff = t * qDim + h * headDim;
-                // scores[s] = q · K[s] / sqrt(headDim)                          s in [0, p]
+                // scores[s] = q · K[s]; softmax(scores / sqrt(headDim))         s in [0, p]
                 kv.keyDots(layer, kvHead, ws.q, qOff, 0, n, scores, 0);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int s = 0; s < n; s++) {
-                    scores[s] *= scale;
-                    max = Math.max(max, scores[s]);
-                }
-                float sum = 0;
-                for (int s = 0; s < n; s++) {
-                    scores[s] = (float) Math.exp(scores[s] - max);
-                    sum += scores[s];
-                }
-                float inv = 1f / sum;
-                for (int s = 0; s < n; s++) {
-                    scores[s] *= inv;
-                }
+                Kernels.softmax(scores, 0, n, scale);
                 // att[t][h] = Σ_s softmax(scores)[s] · V[s]
                 java.util.Arrays.fill(ws.att, qOff, qOff + headDim, 0f);
                 kv.valueSum(layer, kvHead, scores, 0, 0, n, ws.att, qOff);
             }
-        });
+        }
     }
 
     // ---- RoPE ---------------------------------------------------------------------------------
@@ -190,17 +224,7 @@ public final class Llama {
         boolean adjacent = c.rope() == LlamaConfig.RopeLayout.ADJACENT;
         for (int t = 0; t < T; t++) {
             for (int h = 0; h < nHeads; h++) {
-                int base = (t * nHeads + h) * headDim;
-                for (int i = 0; i < half; i++) {
-                    float cos = ws.cos[t * half + i];
-                    float sin = ws.sin[t * half + i];
-                    int ia = adjacent ? base + 2 * i : base + i;
-                    int ib = adjacent ? ia + 1 : ia + half;
-                    float a = v[ia];
-                    float bb = v[ib];
-                    v[ia] = a * cos - bb * sin;
-                    v[ib] = a * sin + bb * cos;
-                }
+                Kernels.rope(v, (t * nHeads + h) * headDim, ws.cos, ws.sin, t * half, half, adjacent);
             }
         }
     }
@@ -210,15 +234,8 @@ public final class Llama {
     /** out = W2 (silu(W1 x) * W3 x) for {@code n} tokens of {@code x}. */
     private void swiglu(Parallel par, Matrix gate, Matrix up, Matrix down, float[] x, int n, float[] out,
             Workspace ws) {
-        int dim = c.dim();
-        int ffn = c.ffnDim();
-        gate.multiply(par, x, 0, dim, n, ws.h1, 0, ffn);
-        up.multiply(par, x, 0, dim, n, ws.h3, 0, ffn);
-        for (int i = 0; i < n * ffn; i++) {
-            float g = ws.h1[i];
-            ws.h1[i] = g / (1f + (float) Math.exp(-g)) * ws.h3[i];
-        }
-        down.multiply(par, ws.h1, 0, ffn, n, out, 0, dim);
+        matmul.swiglu(par, gate, up, x, n, ws.h1, ws.h3);
+        matmul.of(ws.h1, c.ffnDim(), n, false).add(down, out, c.dim()).execute(par);
     }
 
     /**
@@ -237,7 +254,7 @@ public final class Llama {
         int E = c.experts();
         int k = c.expertsUsed();
         int dim = c.dim();
-        layer.router().multiply(par, x, 0, dim, T, ws.routerLogits, 0, E);
+        matmul.of(x, dim, T, false).add(layer.router(), ws.routerLogits, E).execute(par);
         long[] expertTokens = new long[E];
         double entropySum = 0;
         for (int t = 0; t < T; t++) {
@@ -327,37 +344,38 @@ public final class Llama {
         return false;
     }
 
-    // ---- small vector helpers -----------------------------------------------------------------
+    // ---- RMSNorm ------------------------------------------------------------------------------
 
     private void rmsnorm(Parallel par, float[] out, float[] x, float[] weight, int T) {
-        int dim = c.dim();
         if (T == 1) {
-            rmsnormRow(out, 0, x, 0, weight);
+            Kernels.rmsnorm(out, 0, x, 0, weight, c.dim(), c.normEps());
             return;
         }
-        par.forRange(T, (chunk, from, to) -> {
+        rmsnormLoop.run(par, out, x, weight, T);
+    }
+
+    /** RMSNorm of every token's row. */
+    private final class RmsNormLoop implements Parallel.Body {
+        private float[] out;
+        private float[] x;
+        private float[] weight;
+
+        void run(Parallel par, float[] o, float[] in, float[] wt, int T) {
+            out = o;
+            x = in;
+            weight = wt;
+            par.forRange(T, this);
+            out = null;
+            x = null;
+            weight = null;
+        }
+
+        @Override
+        public void run(int chunk, int from, int to) {
+            int dim = c.dim();
             for (int t = from; t < to; t++) {
-                rmsnormRow(out, t * dim, x, t * dim, weight);
+                Kernels.rmsnorm(out, t * dim, x, t * dim, weight, dim, c.normEps());
             }
-        });
-    }
-
-    /** out = x / sqrt(mean(x²) + eps) * weight. */
-    private void rmsnormRow(float[] out, int outOff, float[] x, int xOff, float[] weight) {
-        int dim = c.dim();
-        double ss = 0;
-        for (int i = 0; i < dim; i++) {
-            ss += (double) x[xOff + i] * x[xOff + i];
-        }
-        float inv = (float) (1.0 / Math.sqrt(ss / dim + c.normEps()));
-        for (int i = 0; i < dim; i++) {
-            out[outOff + i] = weight[i] * (x[xOff + i] * inv);
-        }
-    }
-
-    private static void add(float[] x, float[] y, int n) {
-        for (int i = 0; i < n; i++) {
-            x[i] += y[i];
         }
     }
 }

@@ -5,8 +5,8 @@ import org.halyard.engine.cpu.tensor.FloatTensor;
 import org.halyard.engine.cpu.tensor.Matrix;
 
 /**
- * The weights of a Llama-family decoder, as views of mapped tensors (nothing is copied except
- * the small norm vectors). Matrices are {@code [out][in]}: {@code y = W x} reads row {@code r}
+ * The weights of a Llama-family decoder, as views of the loaded tensors (the small norm vectors
+ * are copied out as float arrays). Matrices are {@code [out][in]}: {@code y = W x} reads row {@code r}
  * of {@code W} for output {@code r}.
  *
  * @param tokenEmbedding {@code [vocab][dim]}

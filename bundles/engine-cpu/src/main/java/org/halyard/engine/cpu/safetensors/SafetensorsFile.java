@@ -235,7 +235,9 @@ public final class SafetensorsFile {
                 throw new FormatException(path + ": the file changed while it was being loaded");
             }
             ByteBuffer b = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), bytes);
-            return FloatTensor.of(type, b, e.elements());
+            long[] shape = e.shape();
+            long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+            return FloatTensor.of(type, b, e.elements(), Math.max(1, cols));
         }
     }
 }

@@ -1,13 +1,11 @@
 package org.halyard.engine.cpu.tensor;
 
-import org.halyard.engine.cpu.kernel.Parallel;
-
 /**
- * A row-major 2-D view of a tensor: {@code rows} rows of {@code cols} elements starting at
- * element {@code offset}. One expert's slice of a stacked 3-D expert tensor is such a view.
+ * A 2-D view of a tensor: {@code rows} of its rows starting at element {@code offset} (a whole
+ * row). One expert's slice of a stacked 3-D expert tensor is such a view.
  *
  * <pre>
- *   W[r][c] = tensor[offset + r * cols + c]
+ *   W[r][c] = tensor(offset / cols + r, c)
  * </pre>
  */
 public record Matrix(FloatTensor tensor, long offset, int rows, int cols) {
@@ -17,9 +15,9 @@ public record Matrix(FloatTensor tensor, long offset, int rows, int cols) {
             throw new IllegalArgumentException("a " + rows + "x" + cols + " view at " + offset
                     + " does not fit a tensor of " + tensor.size() + " elements");
         }
-        if (offset % tensor.type().blockSize() != 0 || cols % tensor.type().blockSize() != 0) {
-            throw new IllegalArgumentException(tensor.type() + " rows of " + cols
-                    + " elements are not whole blocks");
+        if (cols != tensor.cols() || offset % cols != 0) {
+            throw new IllegalArgumentException("a view of rows of " + cols + " at element " + offset
+                    + " does not cover whole rows of a tensor with rows of " + tensor.cols());
         }
     }
 
@@ -28,9 +26,16 @@ public record Matrix(FloatTensor tensor, long offset, int rows, int cols) {
         return new Matrix(tensor, 0, rows, cols);
     }
 
-    /** Row {@code r} dotted with {@code x[xOff, xOff+cols)}. */
+    /** The tensor row of the view's row 0. */
+    public int rowStart() {
+        return (int) (offset / cols);
+    }
+
+    /** Row {@code r} dotted with {@code x[xOff, xOff+cols)} (tests and tools; allocates). */
     public float dotRow(int r, float[] x, int xOff) {
-        return tensor.dot(offset + (long) r * cols, x, xOff, cols);
+        float[] out = new float[1];
+        tensor.matmul(rowStart() + r, 0, 1, x, xOff, cols, 1, out, 0, 1, false);
+        return out[0];
     }
 
     /** Row {@code r} decoded into {@code dst}. */
@@ -39,23 +44,15 @@ public record Matrix(FloatTensor tensor, long offset, int rows, int cols) {
     }
 
     /**
-     * Multiplies the matrix with {@code tokens} activation vectors, reading each weight row once
-     * for all of them (the rows are split among threads; a row stays in cache while every
-     * token's dot product with it is taken).
+     * Rows {@code [rowFrom, rowTo)} times {@code tokens} activation vectors, each row read once
+     * for all of them (one thread's share of a product; the caller splits rows among threads).
      *
      * <pre>
-     *   out[outOff + b*outStride + r] = W[r] · x[xOff + b*xStride .. +cols)     b &lt; tokens, r &lt; rows
+     *   out[outOff + t*outStride + r] (+)= W[r] · x[xOff + t*xStride .. +cols)     t &lt; tokens
      * </pre>
      */
-    public void multiply(Parallel par, float[] x, int xOff, int xStride, int tokens, float[] out, int outOff,
-            int outStride) {
-        par.forRange(rows, (chunk, from, to) -> {
-            for (int r = from; r < to; r++) {
-                long row = offset + (long) r * cols;
-                for (int b = 0; b < tokens; b++) {
-                    out[outOff + b * outStride + r] = tensor.dot(row, x, xOff + b * xStride, cols);
-                }
-            }
-        });
+    public void multiplyRows(int rowFrom, int rowTo, float[] x, int xOff, int xStride, int tokens, float[] out,
+            int outOff, int outStride, boolean accumulate) {
+        tensor.matmul(rowStart(), rowFrom, rowTo, x, xOff, xStride, tokens, out, outOff, outStride, accumulate);
     }
 }

@@ -106,6 +106,24 @@ class CommandLineTest {
     }
 
     @Test
+    void benchPrintsItsFiguresAsOneJsonObjectOnTheLastLine() throws Exception {
+        Ran r = run("bench", "--model", Fixtures.demoF32().toString(), "--prompt-tokens", "8", "--gen-tokens", "3",
+                "--batch", "2", "--threads", "2", "--repetitions", "2");
+        assertEquals(0, r.status(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(lines[lines.length - 1]);
+        assertTrue(json.get("prefill_tokens_per_s").asDouble() > 0, r.out());
+        assertTrue(json.get("decode_tokens_per_s").asDouble() > 0, r.out());
+        assertEquals(2, json.get("batch").asInt());
+        assertEquals(2, json.get("threads").asInt());
+        assertEquals(8, json.get("prompt_tokens").asInt());
+        assertEquals(2, json.get("decode_tokens_per_s_all").size(), "one figure per repetition");
+        assertTrue(r.err().contains("repetition 2"), r.err());
+        assertEquals(2, run("bench", "--model", Fixtures.demoF32().toString(), "--batch", "0").status());
+    }
+
+    @Test
     void mistakesAreReportedWithAnExitStatus() {
         assertEquals(2, run("tokenize", "--model", Fixtures.demoF32().toString(), "--bogus", "1", "x").status());
         assertEquals(2, run("tokenize", "--model", Fixtures.demoF32().toString()).status());
@@ -116,5 +134,16 @@ class CommandLineTest {
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("no such file"), missing.err());
         assertEquals("", missing.out());
+    }
+
+    @Test
+    void helpAfterACommandPrintsTheUsage() {
+        Ran help = run("bench", "--help");
+        assertEquals(0, help.status(), help.err());
+        assertTrue(help.out().contains("halyard bench --model FILE"), help.out());
+        // after "--" it is text, not an option
+        Ran text = run("tokenize", "--model", Fixtures.demoF32().toString(), "--no-bos", "--", "--help");
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().startsWith("["), text.out());
     }
 }
