@@ -137,7 +137,10 @@ class HotPathTest {
             a.step(serial, Parallel.SERIAL);
             b.step(parallel, pool);
             int n = 3 * 512;
-            assertArrayEquals(java.util.Arrays.copyOf(a.ws.logits(), n), java.util.Arrays.copyOf(b.ws.logits(), n), 0f,
+            // the same arithmetic in the same order on any thread; the last bit may still differ
+            // when one side runs a kernel interpreted and the other JIT-compiled (the compiled
+            // vector reductions may add lanes in another order than the Java fallback)
+            assertArrayEquals(java.util.Arrays.copyOf(a.ws.logits(), n), java.util.Arrays.copyOf(b.ws.logits(), n), 1e-5f,
                     "step " + i);
         }
     }
