@@ -54,6 +54,9 @@ public final class LoadGen {
               --no-ignore-eos       stop at the model's end of text (default: ignore_eos, fixed-length outputs)
               --temperature T       sampling temperature (default 0)
               --criticality C       critical, default or sheddable
+              --prompt-file FILE    the prompt is this file's text (long documents for the ultra-long mode)
+              --mode NAME           the serving mode of each request (interactive, ultra-long, ...)
+              --context-policy P    reject, truncate or slide (Halyard's context_policy)
               --label TEXT          a label copied into the JSON summary
             """;
 
@@ -77,6 +80,8 @@ public final class LoadGen {
     boolean ignoreEos = true;
     double temperature;
     String criticality;
+    String mode;
+    String contextPolicy;
     String label = "";
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
@@ -122,6 +127,16 @@ public final class LoadGen {
                 case "--no-ignore-eos" -> ignoreEos = false;
                 case "--temperature" -> { temperature = Double.parseDouble(need(a, v)); i++; }
                 case "--criticality" -> { criticality = need(a, v); i++; }
+                case "--prompt-file" -> {
+                    try {
+                        prompt = java.nio.file.Files.readString(java.nio.file.Path.of(need(a, v)));
+                    } catch (java.io.IOException e) {
+                        throw new IllegalArgumentException("cannot read " + v + ": " + e.getMessage());
+                    }
+                    i++;
+                }
+                case "--mode" -> { mode = need(a, v); i++; }
+                case "--context-policy" -> { contextPolicy = need(a, v); i++; }
                 case "--label" -> { label = need(a, v); i++; }
                 case "-h", "--help" -> throw new IllegalArgumentException("usage");
                 default -> throw new IllegalArgumentException("unknown option " + a);
@@ -217,6 +232,12 @@ public final class LoadGen {
                 .append(",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
         if (criticality != null) {
             sb.append(",\"criticality\":").append(quote(criticality));
+        }
+        if (mode != null) {
+            sb.append(",\"mode\":").append(quote(mode));
+        }
+        if (contextPolicy != null) {
+            sb.append(",\"context_policy\":").append(quote(contextPolicy));
         }
         return sb.append('}').toString();
     }

@@ -102,7 +102,7 @@ public class BatchIT {
 
     @Test
     public void b_theShellListsShowsAndCancelsBatches() throws Exception {
-        String id = createBatch(upload(lines(40, "HAMLET", 200)));
+        String id = createBatch(upload(lines(400, "HAMLET", 200))); // enough work to outlast the shell client
         String out = shell("halyard:batches --no-format; halyard:batches-show " + id + "; halyard:batches-cancel " + id);
         assertTrue(out, out.contains(id));
         assertTrue(out, out.contains("/v1/completions"));

@@ -47,7 +47,7 @@ public class DistributionIT extends HalyardTestSupport {
             "org.halyard.kvcache", "org.halyard.models", "org.halyard.scheduler", "org.halyard.mode-interactive",
             "org.halyard.rest", "org.halyard.shell", "org.halyard.engine-cpu",
             "org.halyard.telemetry", "org.halyard.exporter-prometheus", "org.halyard.exporter-jsonlog",
-            "org.halyard.exporter-otlp", "org.halyard.rest-api", "org.halyard.mode-batch");
+            "org.halyard.exporter-otlp", "org.halyard.mode-ultralong", "org.halyard.rest-api", "org.halyard.mode-batch");
 
     @Inject
     private FeaturesService features;

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.halyard.rest.api.Caller;
+import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.Quota;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -43,6 +44,10 @@ public class ApiKey {
         @AttributeDefinition(description = "Serving mode for requests that name none (interactive, batch, ultra-long)")
         String defaultMode() default "";
 
+        @AttributeDefinition(description = "What this key's requests do past the model's context when they do not "
+                + "say (context_policy): reject, truncate or slide; empty for the serving mode's choice")
+        String contextPolicy() default "";
+
         @AttributeDefinition(description = "Requests of this key running at once; 0 for no limit")
         int concurrentRequests() default 0;
 
@@ -66,8 +71,14 @@ public class ApiKey {
         this.hash = HexFormat.of().parseHex(hex);
         Set<String> roles = Arrays.stream(c.roles()).flatMap(r -> Arrays.stream(r.split(",")))
                 .map(String::trim).filter(r -> !r.isEmpty()).collect(Collectors.toSet());
+        ContextPolicy.Overflow overflow = ContextPolicy.Overflow.parse(c.contextPolicy());
+        if (overflow == null && c.contextPolicy() != null && !c.contextPolicy().isBlank()) {
+            throw new IllegalArgumentException(PID + " '" + c.name() + "': contextPolicy must be reject, truncate "
+                    + "or slide, not " + c.contextPolicy());
+        }
         this.caller = new Caller(c.name(), roles, c.defaultMode(),
-                new Quota(c.concurrentRequests(), c.requestsPerMinute(), c.tokensPerMinute()));
+                new Quota(c.concurrentRequests(), c.requestsPerMinute(), c.tokensPerMinute()),
+                overflow == null ? null : ContextPolicy.of(overflow));
     }
 
     /** The SHA-256 of the key. */

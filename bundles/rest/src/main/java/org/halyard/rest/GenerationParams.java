@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.halyard.engine.api.Model;
 import org.halyard.engine.api.SamplingParams;
+import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.Criticality;
 
 /**
@@ -19,10 +20,11 @@ import org.halyard.serving.api.Criticality;
  * @param sampling everything but the seed, which each choice derives from {@link #seed}
  * @param seed the request's seed, null for a random one per choice
  * @param logprobs alternatives per token to return; -1 for no log-probabilities at all
+ * @param contextPolicy Halyard's {@code context_policy}, null when not given
  */
 record GenerationParams(Integer maxTokens, SamplingParams sampling, Long seed, List<String> stop, int n,
         boolean stream, boolean includeUsage, int logprobs, boolean ignoreEos, String mode,
-        Criticality criticality, String responseFormat) {
+        Criticality criticality, String responseFormat, ContextPolicy contextPolicy) {
 
     /** Parses the shared fields; {@code chat} selects the chat form of {@code logprobs}. */
     static GenerationParams parse(Params p, Model model, Access.Config limits, boolean chat) {
@@ -108,7 +110,49 @@ record GenerationParams(Integer maxTokens, SamplingParams sampling, Long seed, L
                 (float) minP, (float) repetition, (float) presence, (float) frequency, 0, bias,
                 Math.max(0, logprobs));
         return new GenerationParams(max == null ? null : max.intValue(), sampling, seed, stop, n, stream,
-                includeUsage, logprobs, ignoreEos, mode, criticality, responseFormat);
+                includeUsage, logprobs, ignoreEos, mode, criticality, responseFormat, contextPolicy(p));
+    }
+
+    /**
+     * {@code context_policy}: {@code "reject"}, {@code "truncate"}, {@code "slide"}, or an object
+     * {@code {"policy": "slide", "sink_tokens": 16, "window_tokens": 192, "slide_tokens": 48}}.
+     */
+    static ContextPolicy contextPolicy(Params p) {
+        JsonNode n = p.node("context_policy");
+        if (n == null) {
+            return null;
+        }
+        String name;
+        Params sizes = null;
+        if (n.isTextual()) {
+            name = n.textValue();
+        } else if (n.isObject()) {
+            sizes = Params.of((com.fasterxml.jackson.databind.node.ObjectNode) n);
+            name = sizes.string("policy", null);
+            if (name == null) {
+                throw Params.invalid("context_policy.policy", "'context_policy.policy' is required: reject, truncate or slide.");
+            }
+        } else {
+            throw Params.invalid("context_policy", "'context_policy' must be reject, truncate, slide, or an object "
+                    + "such as {\"policy\": \"slide\", \"window_tokens\": 192}.");
+        }
+        ContextPolicy.Overflow o = ContextPolicy.Overflow.parse(name);
+        if (o == null) {
+            throw Params.invalid("context_policy", "'context_policy' must be reject, truncate or slide; got '" + name + "'.");
+        }
+        if (sizes == null) {
+            return ContextPolicy.of(o);
+        }
+        for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext();) {
+            String f = it.next();
+            if (!List.of("policy", "sink_tokens", "window_tokens", "slide_tokens").contains(f)) {
+                throw Params.invalid("context_policy." + f, "'context_policy' has no field '" + f + "'; it takes policy, "
+                        + "sink_tokens, window_tokens and slide_tokens.");
+            }
+        }
+        return new ContextPolicy(o, sizes.integer("sink_tokens", 0, 1 << 20, 0L).intValue(),
+                sizes.integer("window_tokens", 0, 1 << 24, 0L).intValue(),
+                sizes.integer("slide_tokens", 0, 1 << 24, 0L).intValue());
     }
 
     private static Map<Integer, Float> logitBias(Params p, int vocab) {

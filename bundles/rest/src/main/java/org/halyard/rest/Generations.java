@@ -28,6 +28,8 @@ import org.halyard.rest.api.Caller;
 import org.halyard.rest.api.EndpointCall;
 import org.halyard.rest.api.EndpointResponse;
 import org.halyard.serving.api.Completion;
+import org.halyard.serving.api.ContextPolicy;
+import org.halyard.serving.api.ContextReport;
 import org.halyard.serving.api.FinishReason;
 import org.halyard.serving.api.GeneratedToken;
 import org.halyard.serving.api.GenerationHandle;
@@ -160,8 +162,13 @@ public class Generations {
         Object body(List<Choice> choices, Map<String, Object> usage);
     }
 
-    /** One finished choice. */
-    record Choice(int index, String text, String finishReason, List<GeneratedToken> tokens, int promptTokens) {
+    /**
+     * One finished choice.
+     *
+     * @param context the context report ({@link #contextReport}), or null when none is given
+     */
+    record Choice(int index, String text, String finishReason, List<GeneratedToken> tokens, int promptTokens,
+            Map<String, Object> context) {
     }
 
     /** A submitted choice and what it has produced so far. */
@@ -223,13 +230,36 @@ public class Generations {
     Response run(Prepared call, Caller caller, Access.Config config) {
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         List<Running> runs = new ArrayList<>();
-        submit(call, caller, mode(call.params().mode(), caller, config), null, Map.of(), events, runs, null);
+        ServingMode mode = mode(call.params().mode(), caller, config);
+        ContextPolicy.Overflow overflow = overflow(call.params(), caller, mode);
+        boolean report = reportsContext(call.params(), caller, mode);
+        submit(call, caller, mode, null, Map.of(), events, runs, null);
         if (call.params().stream()) {
-            return Response.ok(stream(runs, events, call.params(), call.prefixes(), call.flavor()))
+            return Response.ok(stream(runs, events, call.params(), call.prefixes(), call.flavor(), report))
                     .type("text/event-stream; charset=utf-8").header("Cache-Control", "no-cache")
-                    .header("X-Accel-Buffering", "no").build();
+                    .header("X-Accel-Buffering", "no").header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
         }
-        return Response.ok(collect(runs, events, call.params(), call.prefixes(), call.flavor())).build();
+        return Response.ok(collect(runs, events, call.params(), call.prefixes(), call.flavor(), report))
+                .header(CONTEXT_POLICY_HEADER, overflow.apiName()).build();
+    }
+
+    /**
+     * The context policy a request names: its own ({@code context_policy}), else its API key's;
+     * null when neither does and the serving mode's applies.
+     */
+    static ContextPolicy namedContext(GenerationParams params, Caller caller) {
+        return params.contextPolicy() != null ? params.contextPolicy() : caller.contextPolicy();
+    }
+
+    /** The context policy in force: the request's, else its API key's, else the serving mode's. */
+    static ContextPolicy.Overflow overflow(GenerationParams params, Caller caller, ServingMode mode) {
+        ContextPolicy named = namedContext(params, caller);
+        return (named != null ? named : mode.contextPolicy()).overflow();
+    }
+
+    /** Whether choices carry a context report: when a policy was named, or is not REJECT. */
+    static boolean reportsContext(GenerationParams params, Caller caller, ServingMode mode) {
+        return namedContext(params, caller) != null || overflow(params, caller, mode) != ContextPolicy.Overflow.REJECT;
     }
 
     /** Kept for callers that prepare the parts themselves (tests). */
@@ -254,21 +284,22 @@ public class Generations {
         // listener has its completion
         submit(call, caller, m, deadline, attributes, null, runs, () -> {
             if (left.decrementAndGet() == 0) {
-                started.response.complete(answer(runs, call));
+                started.response.complete(answer(runs, call, reportsContext(call.params(), caller, m)));
             }
         });
         return started;
     }
 
     /** The JSON answer of finished runs, or the error the endpoint would send. */
-    private EndpointResponse answer(List<Running> runs, Prepared call) {
+    private EndpointResponse answer(List<Running> runs, Prepared call, boolean report) {
         try {
             List<Choice> choices = new ArrayList<>();
             for (Running r : runs) {
                 Completion c = r.completion;
                 failIfNotAnswered(c);
                 String prefix = call.prefixes() == null ? "" : call.prefixes().get(r.index / call.params().n());
-                choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens));
+                choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens,
+                        report ? contextReport(c) : null));
             }
             choices.sort(Comparator.comparingInt(Choice::index));
             Object body = call.flavor().body(choices, usage(runs, call.params().n()));
@@ -339,20 +370,28 @@ public class Generations {
         int ctx = model.info().contextLength();
         String modelName = model.info().name();
         int maxOut = mode.limits().maxOutputTokens();
+        // context policy: the request's, else its API key's, else the mode's; only REJECT needs the
+        // prompt and output to fit the context, so only then is it checked here, up front
+        ContextPolicy named = namedContext(params, caller);
+        boolean reject = overflow(params, caller, mode) == ContextPolicy.Overflow.REJECT;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int p = 0; p < call.prompts().size(); p++) {
             int[] prompt = call.prompts().get(p);
-            if (prompt.length >= ctx) {
+            if (reject && prompt.length >= ctx) {
                 throw new ApiException(400, "The prompt has " + prompt.length + " tokens; the model '" + modelName
                         + "' has a context of " + ctx + " tokens, which must also hold at least one output token. "
                         + "Shorten the prompt.", flavor instanceof ChatFlavor ? "messages" : "prompt", "context_length_exceeded");
             }
             int maxTokens;
-            if (params.maxTokens() == null) {
+            if (params.maxTokens() == null && !reject) {
+                // past the context "the rest of the context" means nothing: a quarter of it for chat
+                int room = ctx - prompt.length;
+                maxTokens = flavor instanceof ChatFlavor ? Math.min(maxOut, room >= 16 ? room : Math.max(1, ctx / 4)) : 16;
+            } else if (params.maxTokens() == null) {
                 maxTokens = flavor instanceof ChatFlavor ? Math.min(ctx - prompt.length, maxOut) : Math.min(16, ctx - prompt.length);
             } else {
                 maxTokens = params.maxTokens();
-                if ((long) prompt.length + maxTokens > ctx) {
+                if (reject && (long) prompt.length + maxTokens > ctx) {
                     throw new ApiException(400, "The prompt (" + prompt.length + " tokens) plus max_tokens ("
                             + maxTokens + ") exceeds the model's context of " + ctx + " tokens; set max_tokens to at "
                             + "most " + (ctx - prompt.length) + " or shorten the prompt.", "max_tokens",
@@ -365,7 +404,7 @@ public class Generations {
                 GenerationRequest.Builder b = GenerationRequest.builder(call.id() + "-" + index, modelName, prompt)
                         .tenant(caller.tenant()).quota(caller.quota()).criticality(params.criticality())
                         .maxTokens(maxTokens).sampling(params.sampling().withSeed(seed)).stop(params.stop())
-                        .ignoreEos(params.ignoreEos()).deadline(deadline);
+                        .ignoreEos(params.ignoreEos()).deadline(deadline).context(named);
                 Map<String, String> attrs = new java.util.HashMap<>(attributes);
                 attrs.put("endpoint", call.endpoint());
                 if (params.responseFormat() != null) {
@@ -431,9 +470,37 @@ public class Generations {
         return new AdmissionRefused(b.build(), e.getMessage());
     }
 
+    /** Response header: the context policy in force ({@code reject}, {@code truncate}, {@code slide}). */
+    static final String CONTEXT_POLICY_HEADER = "Halyard-Context-Policy";
+
+    /**
+     * How a choice's context was handled, as the response reports it (Halyard's extension
+     * {@code context} in each choice): the policy, prompt tokens truncated, tokens evicted from
+     * the sliding window, and the window.
+     */
+    static Map<String, Object> contextReport(Completion c) {
+        ContextReport r = c.context();
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("policy", r.policy().apiName());
+        m.put("truncated_tokens", r.truncatedTokens());
+        m.put("evicted_tokens", r.evictedTokens());
+        m.put("window_tokens", r.windowTokens());
+        return m;
+    }
+
+    /** A streamed chunk with the choice's context report added to its (only) choice. */
+    @SuppressWarnings("unchecked")
+    private static Object withContext(Object chunk, Completion c) {
+        if (chunk instanceof Map<?, ?> m && m.get("choices") instanceof List<?> l && l.size() == 1
+                && l.get(0) instanceof Map<?, ?> choice) {
+            ((Map<String, Object>) choice).put("context", contextReport(c));
+        }
+        return chunk;
+    }
+
     /** Waits for every choice and answers with one JSON body. */
     private Object collect(List<Running> runs, BlockingQueue<Object> events, GenerationParams params,
-            List<String> prefixes, Flavor flavor) {
+            List<String> prefixes, Flavor flavor, boolean report) {
         int left = runs.size();
         try {
             while (left > 0) {
@@ -454,7 +521,8 @@ public class Generations {
             Completion c = r.completion;
             failIfNotAnswered(c);
             String prefix = prefixes == null ? "" : prefixes.get(r.index / params.n());
-            choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens));
+            choices.add(new Choice(r.index, prefix + c.text(), c.reason().openAi(), r.tokens, r.promptTokens,
+                    report ? contextReport(c) : null));
         }
         choices.sort(Comparator.comparingInt(Choice::index));
         return flavor.body(choices, usage(runs, params.n()));
@@ -499,7 +567,7 @@ public class Generations {
 
     /** Streams the choices as server-sent events, ending with {@code data: [DONE]}. */
     private StreamingOutput stream(List<Running> runs, BlockingQueue<Object> events, GenerationParams params,
-            List<String> prefixes, Flavor flavor) {
+            List<String> prefixes, Flavor flavor, boolean report) {
         return out -> {
             boolean complete = false;
             try {
@@ -537,8 +605,10 @@ public class Generations {
                             left--;
                             Completion c = d.completion();
                             switch (c.reason()) {
-                                case STOP, LENGTH, CONTENT_FILTER -> send(out, flavor.closingChunk(d.run().index,
-                                        c.reason().openAi()));
+                                case STOP, LENGTH, CONTENT_FILTER -> {
+                                    Object closing = flavor.closingChunk(d.run().index, c.reason().openAi());
+                                    send(out, report ? withContext(closing, c) : closing);
+                                }
                                 default -> send(out, errorEvent(c));
                             }
                         }
@@ -667,6 +737,9 @@ public class Generations {
                 ch.put("logprobs", logprobs ? Map.of("content", c.tokens().stream().map(tokens::chatLogprob).toList())
                         : null);
                 ch.put("finish_reason", c.finishReason());
+                if (c.context() != null) {
+                    ch.put("context", c.context());
+                }
                 list.add(ch);
             }
             m.put("choices", list);
@@ -736,8 +809,12 @@ public class Generations {
         public Object body(List<Choice> choices, Map<String, Object> usage) {
             List<Object> list = new ArrayList<>();
             for (Choice c : choices) {
-                list.add(choice(c.index(), c.text(), logprobs ? tokens.completionLogprobs(c.tokens(), 0) : null,
-                        c.finishReason()));
+                Map<String, Object> ch = choice(c.index(), c.text(), logprobs ? tokens.completionLogprobs(c.tokens(), 0)
+                        : null, c.finishReason());
+                if (c.context() != null) {
+                    ch.put("context", c.context());
+                }
+                list.add(ch);
             }
             Map<String, Object> m = object(list);
             m.put("usage", usage);

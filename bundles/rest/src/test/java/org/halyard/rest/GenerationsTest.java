@@ -77,7 +77,9 @@ class GenerationsTest {
                 l.onToken(new GeneratedToken(0, FakeTokenizer.tokenOf('a'), "a", -0.5f, List.of()));
                 l.onToken(new GeneratedToken(1, FakeTokenizer.tokenOf('b'), "b", -0.25f, List.of()));
                 Completion c = new Completion(r.requestId(), FinishReason.STOP, "ab", new Usage(r.promptLength(), 2, 0),
-                        Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, Optional.empty());
+                        Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, Optional.empty(),
+                        new org.halyard.serving.api.ContextReport(r.context() == null
+                                ? org.halyard.serving.api.ContextPolicy.Overflow.REJECT : r.context().overflow(), 0, 0, 64));
                 l.onComplete(c);
                 f.complete(c);
             }).start();
@@ -271,5 +273,51 @@ class GenerationsTest {
         ApiException e = assertThrows(ApiException.class, () -> run("{\"model\":\"m\",\"prompt\":\"hi\"}", false));
         generations.refused("/v1/completions", null, "m", e, java.time.Instant.now());
         assertEquals(1, records.size(), "the mode reports its own refusals");
+    }
+
+    @Test
+    void aContextPolicyOtherThanRejectSkipsTheUpFrontChecksGoesWithTheRequestAndIsReported() throws Exception {
+        String longPrompt = "x".repeat(100); // past the 64-token context
+        RuntimeException e = assertThrows(ApiException.class,
+                () -> run("{\"model\":\"m\",\"prompt\":\"" + longPrompt + "\"}", false));
+        assertTrue(e.getMessage().contains("context"), e.getMessage());
+
+        Response r = run("{\"model\":\"m\",\"prompt\":\"" + longPrompt + "\",\"max_tokens\":30,"
+                + "\"context_policy\":\"slide\"}", false);
+        assertEquals("slide", r.getHeaderString(Generations.CONTEXT_POLICY_HEADER));
+        JsonNode body = json(r);
+        assertEquals("slide", body.at("/choices/0/context/policy").asText());
+        assertEquals(0, body.at("/choices/0/context/truncated_tokens").asInt());
+        GenerationRequest sent = mode.seen.get(0);
+        assertEquals(org.halyard.serving.api.ContextPolicy.of(org.halyard.serving.api.ContextPolicy.Overflow.SLIDE),
+                sent.context());
+
+        List<String> ev = events(run("{\"model\":\"m\",\"prompt\":\"" + longPrompt + "\",\"stream\":true,"
+                + "\"context_policy\":{\"policy\":\"truncate\",\"window_tokens\":48}}", false));
+        JsonNode closing = Json.MAPPER.readTree(ev.get(ev.size() - 2));
+        assertEquals("stop", closing.at("/choices/0/finish_reason").asText());
+        assertEquals("truncate", closing.at("/choices/0/context/policy").asText());
+        assertEquals(48, mode.seen.get(1).context().windowTokens());
+    }
+
+    @Test
+    void aMalformedContextPolicyIsRefusedNamingTheField() {
+        ApiException e = assertThrows(ApiException.class,
+                () -> run("{\"model\":\"m\",\"prompt\":\"hi\",\"context_policy\":\"forget\"}", false));
+        assertTrue(e.getMessage().contains("reject, truncate or slide"), e.getMessage());
+        e = assertThrows(ApiException.class, () -> run("{\"model\":\"m\",\"prompt\":\"hi\","
+                + "\"context_policy\":{\"policy\":\"slide\",\"windw_tokens\":5}}", false));
+        assertTrue(e.getMessage().contains("windw_tokens"), e.getMessage());
+        // the default (the interactive mode's) reports nothing
+        JsonNode none = assertDoesNotThrowJson("{\"model\":\"m\",\"prompt\":\"hi\"}");
+        assertTrue(none.at("/choices/0/context").isMissingNode());
+    }
+
+    private JsonNode assertDoesNotThrowJson(String body) {
+        try {
+            return json(run(body, false));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 }

@@ -3,6 +3,7 @@ package org.halyard.engine.api;
 import java.util.List;
 import java.util.Optional;
 import org.halyard.kvcache.api.KvLayout;
+import org.halyard.kvcache.api.KvSequence;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -52,4 +53,19 @@ public interface Model {
      *     dropped during the step
      */
     StepResult step(List<StepEntry> entries);
+
+    /**
+     * Re-encodes the keys stored in slots {@code [from, to)} of a sequence as if their tokens
+     * stood {@code delta} positions later (earlier when negative), before a sliding window moves
+     * them with {@link org.halyard.kvcache.api.KvCache#discard}: for rotary position embeddings
+     * (RoPE) this rotates each stored key by {@code delta} positions, as llama.cpp's K-shift
+     * does, so that attention sees the relative distances of the slots as they will be. Values
+     * carry no position and are left as they are. Call it between steps.
+     *
+     * @return false, changing nothing, when this model cannot re-encode positions (its keys do not
+     *     encode them by rotation); the caller then cannot slide its window
+     */
+    default boolean shiftPositions(KvSequence kv, int from, int to, int delta) {
+        return false;
+    }
 }

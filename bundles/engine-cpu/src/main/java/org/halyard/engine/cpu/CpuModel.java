@@ -15,6 +15,7 @@ import org.halyard.engine.api.Tokenizer;
 import org.halyard.engine.cpu.kernel.Parallel;
 import org.halyard.engine.cpu.model.Batch;
 import org.halyard.engine.cpu.model.Llama;
+import org.halyard.engine.cpu.model.RopeShift;
 import org.halyard.engine.cpu.model.Workspace;
 import org.halyard.engine.cpu.sample.Sampler;
 import org.halyard.kvcache.api.KvLayout;
@@ -95,12 +96,12 @@ final class CpuModel implements Model {
                     throw new org.halyard.kvcache.api.KvSequenceInvalidException("KV sequence " + kv.id()
                             + " was dropped");
                 }
-                if (kv.length() != entry.start()) {
-                    throw new IllegalArgumentException("entry " + e + ": feeding from position " + entry.start()
+                if (kv.length() != entry.slot()) {
+                    throw new IllegalArgumentException("entry " + e + ": feeding from slot " + entry.slot()
                             + " but the KV sequence " + kv.id() + " holds " + kv.length() + " tokens");
                 }
-                if (entry.start() + entry.count() > kv.capacity()) {
-                    throw new IllegalArgumentException("entry " + e + ": positions up to " + (entry.start() + entry.count())
+                if (entry.slot() + entry.count() > kv.capacity()) {
+                    throw new IllegalArgumentException("entry " + e + ": positions up to " + (entry.slot() + entry.count())
                             + " do not fit the KV sequence's capacity of " + kv.capacity());
                 }
                 int seq = batch.addSequence(kv);
@@ -111,7 +112,8 @@ final class CpuModel implements Model {
                         throw new IllegalArgumentException("entry " + e + ": token " + token + " at position " + i
                                 + " is not in the vocabulary of " + vocab);
                     }
-                    last = batch.addToken(seq, token, i);
+                    // a token's position is its KV slot (below its index once a window slid)
+                    last = batch.addToken(seq, token, entry.slot() + i - entry.start());
                 }
                 logitRow[e] = entry.sample() || entry.returnLogits() ? batch.wantLogits(last) : -1;
             }
@@ -139,6 +141,22 @@ final class CpuModel implements Model {
         } finally {
             batch.release();
         }
+    }
+
+    /**
+     * Rotates the keys of slots {@code [from, to)} by {@code delta} positions ({@link RopeShift}):
+     * every Llama-family model encodes positions by RoPE only, so it always can.
+     */
+    @Override
+    public boolean shiftPositions(KvSequence kv, int from, int to, int delta) {
+        if (from < 0 || from > to || to > kv.length()) {
+            throw new IndexOutOfBoundsException("slots [" + from + ", " + to + ") are not committed slots of "
+                    + kv.id() + " (length " + kv.length() + ")");
+        }
+        if (delta != 0 && from < to) {
+            kv.rewriteKeys(from, to, new RopeShift(llama.config(), delta));
+        }
+        return true;
     }
 
     @Override

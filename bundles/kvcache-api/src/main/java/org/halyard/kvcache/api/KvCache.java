@@ -7,8 +7,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * and the prefix cache that lets identical prefixes share them.
  *
  * <p>Thread safety: all methods may be called from any thread. The scheduler is the only caller
- * of {@link #open}, {@link #allocate} and {@link #release}; engines use the sequences they are
- * handed.
+ * of {@link #open}, {@link #allocate}, {@link #discard} and {@link #release}; engines use the
+ * sequences they are handed.
  */
 @ProviderType
 public interface KvCache extends AutoCloseable {
@@ -44,6 +44,27 @@ public interface KvCache extends AutoCloseable {
      * call twice and on an invalidated sequence.
      */
     void release(KvSequence sequence);
+
+    /**
+     * Removes committed slots {@code [from, to)} of a sequence: the slots after them move down by
+     * {@code to - from}, and its length and capacity shrink by as much. This is how a sliding
+     * window drops its oldest tokens while keeping the first ones (attention sinks). Whole blocks
+     * leave the block table and nothing is copied, so {@code from} and {@code to} are multiples
+     * of {@link #blockSizeTokens()}; dropped blocks the prefix cache holds stay cached for other
+     * sequences.
+     *
+     * <p>The slots that move keep the keys and values they hold: a model whose keys encode their
+     * position re-encodes them first ({@code Model.shiftPositions}). From now on the sequence
+     * publishes no more blocks to the prefix cache, since what it computes no longer equals what
+     * a prefill of its tokens would compute. Call it between steps.
+     *
+     * @throws IllegalArgumentException when the bounds are not whole blocks within the committed,
+     *     sealed slots ({@code 0 <= from < to <= length()} rounded down to a block)
+     * @throws UnsupportedOperationException when this cache cannot remove slots (the default)
+     */
+    default void discard(KvSequence sequence, int from, int to) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot discard slots");
+    }
 
     /** Memory and cache counters now. */
     KvUsage usage();

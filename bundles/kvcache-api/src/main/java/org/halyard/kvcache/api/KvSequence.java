@@ -5,7 +5,9 @@ import org.osgi.annotation.versioning.ProviderType;
 /**
  * The keys and values of one sequence: its block table, seen as a run of slots.
  *
- * <p>Slot {@code i} holds the keys and values of the token at position {@code i}. Slots
+ * <p>Slot {@code i} holds the keys and values of the token at position {@code i}, unless
+ * {@link KvCache#discard} removed slots before it (a sliding window), after which positions are
+ * counted within the sequence as it is now. Slots
  * {@code [0, length())} are committed; the engine writes slots {@code [length(), capacity())}
  * during a step and the scheduler commits them afterwards, which publishes full blocks to the
  * prefix cache.
@@ -70,4 +72,20 @@ public interface KvSequence {
      * @param tokens the tokens at slots {@code [length(), length()+count)}, from {@code off}
      */
     void commit(int[] tokens, int off, int count);
+
+    /**
+     * Re-encodes the keys of committed slots {@code [from, to)} of every layer and key/value
+     * head through {@code rewriter}; values are left as they are. Blocks this sequence shares
+     * with others (the prefix cache) are copied first, so nobody else sees the change; the
+     * rewritten keys are stored in the sequence's block type again (F16 and INT8 round once
+     * more) and stay in the tier they are in.
+     *
+     * <p>Call it between steps, never while a step reads or writes the sequence.
+     *
+     * @throws IndexOutOfBoundsException when {@code [from, to)} is not within {@code [0, length())}
+     * @throws UnsupportedOperationException when this sequence cannot rewrite keys (the default)
+     */
+    default void rewriteKeys(int from, int to, KeyRewriter rewriter) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot rewrite keys");
+    }
 }

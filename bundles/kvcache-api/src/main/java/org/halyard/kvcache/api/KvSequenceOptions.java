@@ -10,7 +10,8 @@ import java.util.Objects;
  *     sequence's full blocks for others
  * @param offload whether cold blocks of this sequence may move to slower tiers (off-heap, disk)
  *     instead of being counted against the hot pool (ultra-long mode)
- * @param maxBytes the most memory this sequence may hold in all tiers together; 0 for no limit
+ * @param maxBytes the most memory this sequence may hold in all tiers together (sealed blocks, and
+ *     blocks being written at their open size: INT8 blocks are staged as F32); 0 for no limit
  *     beyond the cache's capacity
  * @param salt extra key mixed into this sequence's prefix hashes (a tenant or adapter), so only
  *     sequences with the same salt share blocks; empty for none

@@ -15,6 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.halyard.kvcache.api.KvCache;
 import org.halyard.kvcache.api.KvCacheSpec;
 import org.halyard.kvcache.api.KvCheck;
+import org.halyard.kvcache.api.KeyRewriter;
 import org.halyard.kvcache.api.KvDType;
 import org.halyard.kvcache.api.KvSequence;
 import org.halyard.kvcache.api.KvSequenceOptions;
@@ -70,6 +71,8 @@ public final class PagedKvCache implements KvCache {
     private long offloads;
     private long promotions;
     private long tierFailures;
+    private long discardedTokens;
+    private long rewrittenKeys;
     private long lastTierFailureNanos;
     private volatile boolean closed;
 
@@ -210,10 +213,6 @@ public final class PagedKvCache implements KvCache {
                 lock.unlock();
             }
         }
-        long maxBytes = s.options().maxBytes();
-        if (maxBytes > 0 && (long) (have + need) * shape.bytes(dtype) > maxBytes) {
-            return false;
-        }
         // zeroing new blocks is the slow part of allocating: do it before taking the lock
         BlockData[] fresh = new BlockData[need];
         for (int i = 0; i < need; i++) {
@@ -224,6 +223,18 @@ public final class PagedKvCache implements KvCache {
             checkLive(s);
             if (s.table.length != have) {
                 throw new IllegalStateException("sequence " + s.id() + " is being allocated from two threads");
+            }
+            // the budget counts what the sequence holds at most: its sealed blocks, and the blocks
+            // being written at their open size (INT8 blocks are staged as F32 until sealed)
+            long maxBytes = s.options().maxBytes();
+            if (maxBytes > 0) {
+                long held = 0;
+                for (Block b : s.table) {
+                    held += b.sealed ? shape.bytes(dtype) : shape.openBytes(dtype);
+                }
+                if (held + need * shape.openBytes(dtype) > maxBytes) {
+                    return false;
+                }
             }
             if (!makeRoom(need * shape.openBytes(dtype), s)) {
                 return false;
@@ -250,7 +261,7 @@ public final class PagedKvCache implements KvCache {
             throw new IndexOutOfBoundsException("cannot commit " + count + " slots after " + length
                     + ": sequence " + s.id() + " has " + s.capacityUnchecked() + " allocated");
         }
-        boolean prefix = s.options().usePrefixCache();
+        boolean prefix = s.publishes;
         List<Block> full = new ArrayList<>();
         List<BlockData> sealed = new ArrayList<>();
         List<BlockHash> hashes = new ArrayList<>();
@@ -299,6 +310,124 @@ public final class PagedKvCache implements KvCache {
                 }
                 s.invalidate("released");
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Removes whole sealed blocks from a sequence's table; see {@link KvCache#discard}.
+     *
+     * <pre>
+     *   before:  [ b0 | b1 | b2 | b3 | b4 (open) ]   discard(16, 48), B = 16
+     *   after:   [ b0 | b3 | b4 (open) ]             b1, b2 unreferenced (cached if published)
+     * </pre>
+     */
+    @Override
+    public void discard(KvSequence sequence, int from, int to) {
+        PagedKvSequence s = own(sequence);
+        s.checkValid();
+        lock.lock();
+        try {
+            checkLive(s);
+            int length = s.lengthUnchecked();
+            int sealedEnd = length / blockSize * blockSize;
+            if (from < 0 || from >= to || to > sealedEnd || from % blockSize != 0 || to % blockSize != 0) {
+                throw new IllegalArgumentException("slots [" + from + ", " + to + ") are not whole sealed blocks of "
+                        + "sequence " + s.id() + " (length " + length + ", blocks of " + blockSize + ")");
+            }
+            Block[] old = s.table;
+            int b0 = from / blockSize;
+            int b1 = to / blockSize;
+            int d = to - from;
+            Block[] table = new Block[old.length - (b1 - b0)];
+            System.arraycopy(old, 0, table, 0, b0);
+            System.arraycopy(old, b1, table, b0, old.length - b1);
+            // the reverse order of allocate: the capacity shrinks before the table it covers
+            s.setCapacity(s.capacityUnchecked() - d);
+            s.setLength(length - d);
+            s.table = table;
+            for (int i = b1 - 1; i >= b0; i--) {
+                pool.unref(old[i]);
+            }
+            // what it computes from now on attended to a window, not to its whole prefix
+            s.publishes = false;
+            s.lastHash = null;
+            discardedTokens += d;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Rewrites keys; see {@link KvSequence#rewriteKeys}. The open block is changed in place; each
+     * sealed block gets new sealed data built outside the lock (an open copy rewritten and sealed
+     * again, so INT8 is quantised once more), installed under it: into the same block, in its
+     * tier, when only this sequence holds it and the prefix cache does not, else into a private
+     * copy (copy-on-write).
+     */
+    void rewriteKeys(PagedKvSequence s, int from, int to, KeyRewriter rewriter) {
+        Objects.requireNonNull(rewriter, "rewriter");
+        Block[] table = s.table; // before the validity check, as in commit
+        s.checkValid();
+        int length = s.lengthUnchecked();
+        if (from < 0 || to > length || from > to) {
+            throw new IndexOutOfBoundsException("slots [" + from + ", " + to + ") are not committed slots of "
+                    + "sequence " + s.id() + " (length " + length + ")");
+        }
+        if (from == to) {
+            return;
+        }
+        float[] key = new float[shape.headDim()];
+        BlockData[] sealed = new BlockData[table.length];
+        for (int bi = from / blockSize; bi <= (to - 1) / blockSize; bi++) {
+            int base = bi * blockSize;
+            BlockData data = table[bi].data;
+            BlockData target = data.writable() ? data : data.openCopy();
+            for (int t = Math.max(from, base) - base; t < Math.min(to, base + blockSize) - base; t++) {
+                for (int l = 0; l < shape.layers(); l++) {
+                    for (int h = 0; h < shape.kvHeads(); h++) {
+                        target.readRow(false, l, h, t, key, 0);
+                        rewriter.rewrite(l, h, base + t, key, 0);
+                        target.writeKey(l, h, t, key, 0);
+                    }
+                }
+            }
+            if (target != data) {
+                sealed[bi] = target.seal();
+            }
+        }
+        lock.lock();
+        try {
+            checkLive(s);
+            Block[] t = s.table.clone();
+            boolean copied = false;
+            for (int bi = 0; bi < sealed.length; bi++) {
+                if (sealed[bi] == null) {
+                    continue;
+                }
+                Block b = t[bi];
+                Tier tier = b.tier;
+                if (b.refCount == 1 && !b.published) {
+                    b.hash = null;
+                    if (!moveTo(b, tier, sealed[bi])) {
+                        pool.move(b, sealed[bi], Tier.HOT, null);
+                    }
+                } else {
+                    Block c = pool.add(b.dtype, sealed[bi]);
+                    pool.seal(c, sealed[bi], null, false);
+                    t[bi] = c;
+                    copied = true;
+                    pool.unref(b);
+                    if (tier != Tier.HOT) {
+                        placeIn(c, tier); // else it stays hot
+                    }
+                }
+            }
+            if (copied) {
+                s.table = t;
+            }
+            rewrittenKeys += (long) (to - from) * shape.heads(); // key vectors: slots x layers x heads
         } finally {
             lock.unlock();
         }
@@ -383,7 +512,11 @@ public final class PagedKvCache implements KvCache {
 
     /** Copies a sealed block's data into a tier and points the block at it. */
     private boolean moveTo(Block b, Tier tier) {
-        BlockData d = b.data;
+        return moveTo(b, tier, b.data);
+    }
+
+    /** Puts sealed data {@code d} into a tier and points the block at it (its old data is left to the GC). */
+    private boolean moveTo(Block b, Tier tier, BlockData d) {
         try {
             switch (tier) {
                 case HOT -> pool.move(b, d.toHeap(), Tier.HOT, null);
@@ -540,6 +673,16 @@ public final class PagedKvCache implements KvCache {
 
     boolean closed() {
         return closed;
+    }
+
+    /** Slots removed by {@link #discard} since creation, and key vectors rewritten. */
+    long[] slideCounters() {
+        lock.lock();
+        try {
+            return new long[] {discardedTokens, rewrittenKeys};
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Applies a new hot capacity now, evicting cached blocks down to it (used blocks stay). */

@@ -1,5 +1,6 @@
 package org.halyard.kvcache.impl;
 
+import org.halyard.kvcache.api.KeyRewriter;
 import org.halyard.kvcache.api.KvSequence;
 import org.halyard.kvcache.api.KvSequenceInvalidException;
 import org.halyard.kvcache.api.KvSequenceOptions;
@@ -40,6 +41,11 @@ final class PagedKvSequence implements KvSequence {
     boolean released;
     /** The hash of the last sealed block (the next block's parent); the root before any. */
     BlockHash lastHash;
+    /**
+     * Whether sealed blocks are published to the prefix cache: with {@code usePrefixCache}, until
+     * slots are discarded (committing thread, and the cache's lock).
+     */
+    boolean publishes;
     /** Tokens committed into the block being filled, hashed when it is full (committing thread only). */
     final int[] pending;
     int pendingCount;
@@ -57,6 +63,7 @@ final class PagedKvSequence implements KvSequence {
         this.cachedPrefixLength = length;
         this.lastHash = lastHash;
         this.pending = new int[blockSize];
+        this.publishes = options.usePrefixCache();
     }
 
     @Override
@@ -141,6 +148,11 @@ final class PagedKvSequence implements KvSequence {
     @Override
     public void commit(int[] tokens, int off, int count) {
         cache.commit(this, tokens, off, count);
+    }
+
+    @Override
+    public void rewriteKeys(int from, int to, KeyRewriter rewriter) {
+        cache.rewriteKeys(this, from, to, rewriter);
     }
 
     // ---- for the cache ----

@@ -1,6 +1,7 @@
 package org.halyard.rest.api;
 
 import java.util.Set;
+import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.Quota;
 
 /**
@@ -11,8 +12,10 @@ import org.halyard.serving.api.Quota;
  * @param roles {@code user}, {@code admin}
  * @param defaultMode the mode used when a request names none; empty for the server default
  * @param quota what the key may use
+ * @param contextPolicy what the key's requests do past the model's context when they do not say;
+ *     null for the serving mode's choice
  */
-public record Caller(String tenant, Set<String> roles, String defaultMode, Quota quota) {
+public record Caller(String tenant, Set<String> roles, String defaultMode, Quota quota, ContextPolicy contextPolicy) {
 
     /** Role for the OpenAI-compatible endpoints. */
     public static final String USER = "user";
@@ -24,6 +27,11 @@ public record Caller(String tenant, Set<String> roles, String defaultMode, Quota
         roles = Set.copyOf(roles);
         defaultMode = defaultMode == null ? "" : defaultMode;
         quota = quota == null ? Quota.UNLIMITED : quota;
+    }
+
+    /** A caller that leaves the context policy to the serving mode. */
+    public Caller(String tenant, Set<String> roles, String defaultMode, Quota quota) {
+        this(tenant, roles, defaultMode, quota, null);
     }
 
     /** Whether the caller has a role (admins may do what users may). */

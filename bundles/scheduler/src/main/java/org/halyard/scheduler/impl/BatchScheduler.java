@@ -16,6 +16,7 @@ import org.halyard.engine.api.Model;
 import org.halyard.kvcache.api.KvCacheManager;
 import org.halyard.kvcache.api.KvCacheSpec;
 import org.halyard.safety.api.KillSwitch;
+import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.GenerationHandle;
 import org.halyard.serving.api.GenerationListener;
 import org.halyard.serving.api.GenerationRequest;
@@ -168,12 +169,7 @@ class BatchScheduler implements Scheduler, Services {
                         + " is not in the model's vocabulary of " + loop.vocabSize + " tokens.");
             }
         }
-        if ((long) n + request.maxTokens() > loop.contextLength) {
-            throw new RejectedException(Reason.INVALID, "The prompt (" + n + " tokens) plus max_tokens ("
-                    + request.maxTokens() + ") exceeds the model's context of " + loop.contextLength + " tokens; "
-                    + (n < loop.contextLength ? "set max_tokens to at most " + (loop.contextLength - n)
-                            + " or shorten the prompt." : "shorten the prompt."));
-        }
+        checkContext(request, loop.contextLength);
         if (loop.held.containsKey(request.requestId())) {
             throw new RejectedException(Reason.INVALID, "A request with id " + request.requestId()
                     + " is already running.");
@@ -184,6 +180,41 @@ class BatchScheduler implements Scheduler, Services {
                     + "' (" + s.maxWaitingRequests() + " requests waiting); retry later.", retryAfter(loop));
         }
         return loop.submit(request, listener, arrivals.incrementAndGet());
+    }
+
+    /** Whether the request fits the model's context under its context policy (REJECT when it names none). */
+    static void checkContext(GenerationRequest request, int ctx) throws RejectedException {
+        int n = request.promptLength();
+        ContextPolicy p = request.context() == null ? ContextPolicy.REJECT : request.context();
+        switch (p.overflow()) {
+            case REJECT -> {
+                if ((long) n + request.maxTokens() > ctx) {
+                    throw new RejectedException(Reason.INVALID, "The prompt (" + n + " tokens) plus max_tokens ("
+                            + request.maxTokens() + ") exceeds the model's context of " + ctx + " tokens; "
+                            + (n < ctx ? "set max_tokens to at most " + (ctx - n) + ", shorten the prompt" : "shorten the prompt")
+                            + ", or choose context_policy truncate or slide.");
+                }
+            }
+            case TRUNCATE -> {
+                if (request.maxTokens() >= ctx) {
+                    throw new RejectedException(Reason.INVALID, "max_tokens (" + request.maxTokens() + ") must be below "
+                            + "the model's context of " + ctx + " tokens under context_policy truncate, which keeps the "
+                            + "prompt's last (context - max_tokens) tokens; lower max_tokens or use context_policy slide.");
+                }
+            }
+            case SLIDE -> {
+                int window = p.windowTokens() == 0 ? ctx : p.windowTokens();
+                if (window > ctx) {
+                    throw new RejectedException(Reason.INVALID, "The sliding window of " + window + " tokens is larger "
+                            + "than the model's context of " + ctx + " tokens; the positions it would use were never "
+                            + "trained. Use a window of at most " + ctx + ".");
+                }
+                if ((long) p.sinkTokens() + p.slideTokens() >= window) {
+                    throw new RejectedException(Reason.INVALID, "The attention sinks (" + p.sinkTokens() + " tokens) plus "
+                            + "the slide (" + p.slideTokens() + ") must leave room in the window of " + window + " tokens.");
+                }
+            }
+        }
     }
 
     /** A hint for clients told to come back: the time to work off what waits now, 1 to 30 s. */

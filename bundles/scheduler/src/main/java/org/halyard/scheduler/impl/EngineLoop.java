@@ -27,8 +27,10 @@ import org.halyard.safety.api.Kill;
 import org.halyard.safety.api.KillScope;
 import org.halyard.safety.api.KillSwitch;
 import org.halyard.serving.api.Completion;
+import org.halyard.serving.api.ContextPolicy;
 import org.halyard.serving.api.FinishReason;
 import org.halyard.serving.api.GeneratedToken;
+import org.halyard.serving.api.KvPolicy;
 import org.halyard.serving.api.PriorityClass;
 import org.halyard.serving.api.RequestStatus;
 import org.halyard.serving.api.SchedulerLoad;
@@ -90,6 +92,8 @@ final class EngineLoop implements Runnable {
     /** Ends now, failing whatever is still held. */
     private volatile boolean aborting;
     private CacheLease lease;
+    /** Tokens ultra-long requests may still feed in the step being planned. */
+    private int ultraLongBudget;
     /** Tokens batch-class requests may still feed in the step being planned. */
     private int batchBudget;
     /** The last step prefilled new interactive requests only (the next one decodes). */
@@ -119,11 +123,34 @@ final class EngineLoop implements Runnable {
     /** Queues a validated request. */
     Sequence submit(org.halyard.serving.api.GenerationRequest request,
             org.halyard.serving.api.GenerationListener listener, long arrival) {
-        Sequence s = new Sequence(request, listener, this, arrival, tokenizer.streamDecoder(true));
+        int[] prompt = request.prompt();
+        int truncated = 0;
+        ContextPolicy policy = request.context();
+        if (policy != null && policy.overflow() == ContextPolicy.Overflow.TRUNCATE
+                && (long) prompt.length + request.maxTokens() > contextLength) {
+            prompt = truncate(prompt, contextLength - request.maxTokens());
+            truncated = request.promptLength() - prompt.length;
+        }
+        Sequence s = new Sequence(request, listener, this, arrival, tokenizer.streamDecoder(true), prompt, truncated);
         held.put(request.requestId(), s);
         inbox.add(s);
         wake();
         return s;
+    }
+
+    /**
+     * The last {@code keep} tokens of a prompt (TRUNCATE); a leading BOS stays first, as the
+     * model was trained to see one.
+     */
+    int[] truncate(int[] prompt, int keep) {
+        int bos = tokenizer.bos();
+        if (bos >= 0 && prompt.length > 0 && prompt[0] == bos && keep >= 2) {
+            int[] out = new int[keep];
+            out[0] = bos;
+            System.arraycopy(prompt, prompt.length - keep + 1, out, 1, keep - 1);
+            return out;
+        }
+        return java.util.Arrays.copyOfRange(prompt, prompt.length - keep, prompt.length);
     }
 
     void wake() {
@@ -356,6 +383,8 @@ final class EngineLoop implements Runnable {
     private List<Scheduled> schedule(Settings st) {
         int budget = st.maxBatchTokens();
         batchBudget = st.maxBatchClassTokens() == 0 ? Integer.MAX_VALUE : st.maxBatchClassTokens();
+        ultraLongBudget = st.maxUltraLongClassTokens() == 0 || !interactiveWork() ? Integer.MAX_VALUE
+                : st.maxUltraLongClassTokens();
         List<Scheduled> plan = new ArrayList<>();
         Set<Sequence> inPlan = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         running.sort(ORDER);
@@ -376,8 +405,8 @@ final class EngineLoop implements Runnable {
                     return plan;
                 }
             }
-            int n = Math.min(suspect.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
-            if (room(suspect, n, inPlan)) {
+            int n = fitWindow(suspect, Math.min(suspect.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
+            if (n > 0 && room(suspect, n = fitBudget(suspect, n), inPlan)) {
                 plan.add(new Scheduled(suspect, n));
             }
             return plan;
@@ -405,13 +434,16 @@ final class EngineLoop implements Runnable {
                 if (inPlan.contains(s) || s.decoding() != (pass == 0)) {
                     continue;
                 }
-                int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
-                if (s.request.priority() == PriorityClass.BATCH) {
-                    n = Math.min(n, batchBudget);
-                    if (n <= 0) {
-                        continue; // batch work waits for a later step: this one is full of it
-                    }
+                int n = classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens())));
+                if (n <= 0) {
+                    continue; // its class has its share of this step (batch work; ultra-long work beside interactive)
                 }
+                n = fitWindow(s, n);
+                if (n < 0) {
+                    i = -1; // it ended; restart the pass
+                    continue;
+                }
+                n = fitBudget(s, n);
                 if (!room(s, n, inPlan)) {
                     if (running.contains(s)) {
                         // nobody else to preempt: this request alone exceeds the pool
@@ -423,9 +455,7 @@ final class EngineLoop implements Runnable {
                 plan.add(new Scheduled(s, n));
                 inPlan.add(s);
                 budget -= n;
-                if (s.request.priority() == PriorityClass.BATCH) {
-                    batchBudget -= n;
-                }
+                charge(s, n);
             }
         }
 
@@ -479,16 +509,17 @@ final class EngineLoop implements Runnable {
             if (s.suspect || (wholeOnly && s.pending() > Math.min(budget, st.maxPrefillChunkTokens()))) {
                 return -1;
             }
-            if (p == PriorityClass.BATCH && batchBudget <= 0) {
-                return budget;
+            if ((p == PriorityClass.BATCH && batchBudget <= 0) || (p == PriorityClass.ULTRA_LONG && ultraLongBudget <= 0)) {
+                return budget; // this step has its share of this class's work; lower classes may still start
             }
             if (!openKv(s, st)) {
                 continue; // it was ended
             }
-            int n = Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()));
-            if (p == PriorityClass.BATCH) {
-                n = Math.min(n, batchBudget);
+            int n = fitWindow(s, classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()))));
+            if (n < 0) {
+                continue; // it ended
             }
+            n = fitBudget(s, n);
             boolean ok = grow(s, n);
             while (!ok) {
                 Sequence victim = victim(inPlan, p);
@@ -502,7 +533,7 @@ final class EngineLoop implements Runnable {
                 if (running.isEmpty() && plan.isEmpty()) {
                     q.pollFirst();
                     end(s, FinishReason.ERROR, "the request needs more KV cache than the pool holds ("
-                            + (s.computed + n) + " tokens); raise the KV capacity or shorten the prompt");
+                            + (s.slot() + n) + " tokens); raise the KV capacity or shorten the prompt");
                     continue;
                 }
                 dropKv(s);
@@ -517,11 +548,46 @@ final class EngineLoop implements Runnable {
             plan.add(new Scheduled(s, n));
             inPlan.add(s);
             budget -= n;
-            if (p == PriorityClass.BATCH) {
-                batchBudget -= n;
-            }
+            charge(s, n);
         }
         return budget;
+    }
+
+    /** Whether interactive requests are running or waiting (ultra-long work then takes a capped share). */
+    private boolean interactiveWork() {
+        if (!waiting.get(PriorityClass.INTERACTIVE).isEmpty()) {
+            return true;
+        }
+        for (Sequence s : running) {
+            if (s.request.priority() == PriorityClass.INTERACTIVE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code n} capped at what the sequence's class may still feed in this step: batch work
+     * ({@code maxBatchClassTokens}), ultra-long work beside interactive work
+     * ({@code maxUltraLongClassTokens}).
+     */
+    private int classCap(Sequence s, int n) {
+        return switch (s.request.priority()) {
+            case BATCH -> Math.min(n, Math.max(0, batchBudget));
+            case ULTRA_LONG -> Math.min(n, Math.max(0, ultraLongBudget));
+            default -> n;
+        };
+    }
+
+    /** Counts {@code n} planned tokens against the class's share of the step. */
+    private void charge(Sequence s, int n) {
+        switch (s.request.priority()) {
+            case BATCH -> batchBudget -= n;
+            case ULTRA_LONG -> ultraLongBudget -= n;
+            default -> {
+                // interactive work has no share: it has the step
+            }
+        }
     }
 
     /** Moves a waiting suspect into the running list (it runs alone). */
@@ -545,11 +611,21 @@ final class EngineLoop implements Runnable {
         }
         if (s.kv == null) {
             try {
-                KvSequenceOptions opts = new KvSequenceOptions(st.kvDType(), st.prefixCaching(),
-                        s.request.priority() == PriorityClass.ULTRA_LONG, 0,
-                        st.prefixCachePerTenant() ? s.request.tenant() : "");
-                s.kv = lease.cache.open(s.request.requestId(), java.util.Arrays.copyOf(s.tokenArray(), s.length()), opts);
+                KvPolicy kp = s.request.kv();
+                KvSequenceOptions opts = new KvSequenceOptions(
+                        kp != null && kp.dtype() != null ? kp.dtype() : st.kvDType(), st.prefixCaching(),
+                        kp != null ? kp.offload() : s.request.priority() == PriorityClass.ULTRA_LONG,
+                        kp != null ? kp.maxBytes() : 0, st.prefixCachePerTenant() ? s.request.tenant() : "");
+                // a sliding request looks up no more than its window: what lies beyond it in the
+                // prefix cache was computed with all of its prefix in view, not with the window
+                int lookup = s.length();
+                if (s.slides()) {
+                    resolveWindow(s);
+                    lookup = Math.min(lookup, s.windowSlots);
+                }
+                s.kv = lease.cache.open(s.request.requestId(), java.util.Arrays.copyOf(s.tokenArray(), lookup), opts);
                 s.computed = s.kv.length();
+                s.evicted = 0;
                 if (s.computed >= s.length()) {
                     // the cache must leave the last token to compute; never feed nothing
                     throw new IllegalStateException("KV cache opened " + s.computed + " of " + s.length()
@@ -577,7 +653,7 @@ final class EngineLoop implements Runnable {
             requeue(s, false);
             return false;
         }
-        int need = s.computed + n - s.kv.capacity();
+        int need = s.slot() + n - s.kv.capacity();
         while (need > 0 && !lease.cache.allocate(s.kv, need)) {
             Sequence victim = null;
             for (Sequence r : running) {
@@ -597,9 +673,30 @@ final class EngineLoop implements Runnable {
         return true;
     }
 
+    /**
+     * A request with a KV budget ({@link KvPolicy#maxBytes()}) takes a smaller chunk rather than
+     * pass it: blocks being written count at their open size (INT8 blocks are staged as F32), so a
+     * long chunk can exceed a budget that the sealed blocks fit. Halves {@code n} until its room
+     * is allocated (or one token is left, for the usual path to handle).
+     */
+    private int fitBudget(Sequence s, int n) {
+        KvPolicy kp = s.request.kv();
+        if (kp == null || kp.maxBytes() == 0 || s.kv == null || !s.kv.valid()) {
+            return n;
+        }
+        while (n > 1) {
+            int need = s.slot() + n - s.kv.capacity();
+            if (need <= 0 || lease.cache.allocate(s.kv, need)) {
+                return n;
+            }
+            n = Math.max(1, n / 2);
+        }
+        return n;
+    }
+
     /** Allocates what {@code s} needs to feed {@code n} more tokens. */
     private boolean grow(Sequence s, int n) {
-        int need = s.computed + n - s.kv.capacity();
+        int need = s.slot() + n - s.kv.capacity();
         return need <= 0 || lease.cache.allocate(s.kv, need);
     }
 
@@ -648,7 +745,74 @@ final class EngineLoop implements Runnable {
             s.kv = null;
         }
         s.computed = 0;
+        s.evicted = 0;
         s.publishedComputed = 0;
+    }
+
+    /**
+     * SLIDE: the window's sizes in whole KV blocks. Sinks default to one block, the slide to a
+     * quarter of what lies after the sinks; the window is at most the model's context.
+     */
+    private void resolveWindow(Sequence s) {
+        int b = lease.cache.blockSizeTokens();
+        ContextPolicy p = s.policy;
+        int window = p.windowTokens() == 0 ? contextLength : Math.min(p.windowTokens(), contextLength);
+        int sinks = roundUp(Math.max(1, p.sinkTokens()), b);
+        int slide = p.slideTokens() == 0 ? Math.max(b, (window - sinks) / 4 / b * b) : roundUp(p.slideTokens(), b);
+        s.windowSlots = window;
+        s.sinkSlots = sinks;
+        s.slideSlots = slide;
+    }
+
+    private static int roundUp(int n, int b) {
+        return (n + b - 1) / b * b;
+    }
+
+    /**
+     * SLIDE: caps a chunk at the room left in the window, first sliding the window when it is
+     * full. The window slides only when full and a chunk never crosses its end, so which tokens a
+     * token attends to depends on its index alone, never on how prefill was chunked (a preempted
+     * request replays the same). Returns -1 after ending a request whose window cannot slide.
+     *
+     * <pre>
+     *   full:   [ sinks | d oldest | kept ............ ]  length == window
+     *   slide:  keys of kept rotated by -d (Model.shiftPositions), then slots [sinks, sinks+d)
+     *           discarded (KvCache.discard):  [ sinks | kept ............ | room for d ]
+     * </pre>
+     */
+    private int fitWindow(Sequence s, int n) {
+        if (!s.slides() || s.kv == null || !s.kv.valid()) {
+            return n; // (an invalid sequence is rebuilt by room)
+        }
+        int length = s.slot();
+        if (length >= s.windowSlots) {
+            int b = lease.cache.blockSizeTokens();
+            int from = s.sinkSlots;
+            int to = Math.min(from + s.slideSlots, length / b * b);
+            boolean slid = false;
+            if (to > from) {
+                try {
+                    slid = model.shiftPositions(s.kv, to, length, from - to);
+                    if (slid) {
+                        lease.cache.discard(s.kv, from, to);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("Engine loop {}: sliding the window of {} failed", name, s.requestId(), e);
+                    end(s, FinishReason.ERROR, "sliding the context window failed: " + e.getMessage());
+                    return -1;
+                }
+            }
+            if (!slid) {
+                end(s, s.length() > s.promptLength() ? FinishReason.LENGTH : FinishReason.ERROR,
+                        s.length() > s.promptLength() ? null : "the model cannot slide its context window "
+                                + "(context_policy slide); use truncate or a shorter prompt");
+                return -1;
+            }
+            s.evicted += to - from;
+            s.evictedReported = Math.max(s.evictedReported, s.evicted);
+            length = s.slot();
+        }
+        return Math.min(n, s.windowSlots - length);
     }
 
     /** Runs one step and hands out its tokens. */
@@ -659,7 +823,7 @@ final class EngineLoop implements Runnable {
         for (Scheduled sc : plan) {
             Sequence s = sc.seq();
             boolean sample = s.computed + sc.count() == s.length();
-            entries.add(new StepEntry(s, s.kv, s.computed, sc.count(), sample, false));
+            entries.add(new StepEntry(s, s.kv, s.computed, sc.count(), sample, false, s.slot()));
             if (s.decoding()) {
                 decode += sc.count();
             } else {
@@ -745,7 +909,7 @@ final class EngineLoop implements Runnable {
         FinishReason reason = null;
         if (s.stops.stopped() || eos) {
             reason = FinishReason.STOP;
-        } else if (index + 1 >= s.request.maxTokens() || s.length() >= contextLength) {
+        } else if (index + 1 >= s.request.maxTokens() || (!s.slides() && s.length() >= contextLength)) {
             reason = FinishReason.LENGTH;
         }
         if (reason == FinishReason.LENGTH) {

@@ -89,6 +89,10 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
                 + "to first token for one extra step of the running requests")
         boolean interactivePrefillFirst() default true;
 
+        @AttributeDefinition(description = "The most tokens of ultra-long requests one step may feed while "
+                + "interactive requests are running or waiting (0 for no cap beyond maxBatchTokens): bounds how "
+                + "much a long document's prefill lengthens each interactive decode step")
+        int maxUltraLongClassTokens() default 64;
         @AttributeDefinition(description = "The most tokens of batch-class requests (the batch mode) one step may "
                 + "feed, decodes plus prefill chunks; 0 for no cap beyond maxBatchTokens. A step cannot be "
                 + "interrupted: this bounds how long an interactive request arriving during batch work waits")
@@ -116,7 +120,7 @@ public class SchedulerComponent implements Scheduler, HealthContributor {
         return new Settings(c.maxBatchTokens(), c.maxBatchSequences(), c.maxPrefillChunkTokens(),
                 c.maxWaitingRequests(), c.kvCapacityBytes(), c.kvDType(), c.prefixCaching(),
                 c.prefixCachePerTenant(), Duration.ofSeconds(Math.max(0, c.drain_seconds())),
-                c.interactivePrefillFirst(), Math.max(0, c.maxBatchClassTokens()));
+                c.interactivePrefillFirst(), Math.max(0, c.maxBatchClassTokens()), c.maxUltraLongClassTokens());
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

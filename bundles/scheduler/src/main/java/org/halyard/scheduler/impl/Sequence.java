@@ -13,6 +13,8 @@ import org.halyard.engine.api.SequenceState;
 import org.halyard.engine.api.StreamDecoder;
 import org.halyard.kvcache.api.KvSequence;
 import org.halyard.serving.api.Completion;
+import org.halyard.serving.api.ContextPolicy;
+import org.halyard.serving.api.ContextReport;
 import org.halyard.serving.api.FinishReason;
 import org.halyard.serving.api.GenerationHandle;
 import org.halyard.serving.api.GenerationListener;
@@ -31,6 +33,10 @@ import org.halyard.serving.api.Usage;
  *            0          promptLength          length
  *   KV:      [ computed (committed) | to feed ... ]
  *            0                   computed      length
+ *
+ *   sliding (context policy SLIDE), once the window was full:
+ *   tokens:  [ sinks | evicted ........ | kept ......... | to feed ]
+ *   slots:   [ sinks |                    kept ......... ]            slot = computed - evicted
  * </pre>
  */
 final class Sequence implements SequenceState, GenerationHandle {
@@ -48,11 +54,23 @@ final class Sequence implements SequenceState, GenerationHandle {
     private int length;
     private final SamplingParams sampling;
     private final List<LogitsProcessor> processors;
+    /** The context policy in force (REJECT when the request named none). */
+    final ContextPolicy policy;
+    /** Prompt tokens cut from the start (TRUNCATE). */
+    final int truncated;
 
     /** The KV sequence, or null while queued or preempted. */
     KvSequence kv;
     /** Tokens whose KV is committed in {@link #kv}. */
     int computed;
+    /** Tokens whose KV slots a sliding window dropped: token index minus slot. */
+    int evicted;
+    /** The most tokens evicted in one run (replays after preemption count again from 0). */
+    int evictedReported;
+    /** SLIDE, resolved against the KV block size when first opened: slots held, sinks, slots dropped at once. */
+    int windowSlots;
+    int sinkSlots;
+    int slideSlots;
     /** Prompt tokens found in the prefix cache when first opened. */
     int cachedTokens = -1;
     int preemptions;
@@ -73,14 +91,20 @@ final class Sequence implements SequenceState, GenerationHandle {
 
     private final CompletableFuture<Completion> completion = new CompletableFuture<>();
 
+    /**
+     * @param prompt the prompt as fed: the request's, or its last tokens under TRUNCATE
+     * @param truncated how many tokens TRUNCATE cut from the request's prompt
+     */
     Sequence(GenerationRequest request, GenerationListener listener, EngineLoop loop, long arrival,
-            StreamDecoder decoder) {
+            StreamDecoder decoder, int[] prompt, int truncated) {
         this.request = request;
         this.listener = listener;
         this.loop = loop;
         this.arrival = arrival;
-        this.promptLength = request.promptLength();
-        this.tokens = Arrays.copyOf(request.prompt(), request.promptLength() + Math.min(request.maxTokens(), 64));
+        this.policy = request.context() == null ? ContextPolicy.REJECT : request.context();
+        this.truncated = truncated;
+        this.promptLength = prompt.length;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(request.maxTokens(), 64));
         this.length = promptLength;
         this.sampling = request.sampling();
         this.processors = request.logitsProcessors();
@@ -161,6 +185,16 @@ final class Sequence implements SequenceState, GenerationHandle {
         return computed >= promptLength && pending() == 1;
     }
 
+    /** Whether the request slides a window over its context (policy SLIDE). */
+    boolean slides() {
+        return policy.overflow() == ContextPolicy.Overflow.SLIDE;
+    }
+
+    /** The KV slot of the next token to feed (its position). */
+    int slot() {
+        return computed - evicted;
+    }
+
     boolean isDone() {
         return done;
     }
@@ -171,9 +205,11 @@ final class Sequence implements SequenceState, GenerationHandle {
         long now = System.nanoTime();
         Duration queue = Duration.ofNanos((firstScheduledNanos < 0 ? now : firstScheduledNanos) - submittedNanos);
         Duration ttft = firstTokenNanos < 0 ? null : Duration.ofNanos(firstTokenNanos - submittedNanos);
+        ContextReport context = new ContextReport(policy.overflow(), truncated, evictedReported,
+                slides() && windowSlots > 0 ? windowSlots : loop.contextLength);
         Completion c = new Completion(request.requestId(), reason, text.toString(),
                 new Usage(promptLength, length - promptLength, Math.max(0, cachedTokens)), queue, ttft,
-                Duration.ofNanos(now - submittedNanos), preemptions, Optional.ofNullable(error));
+                Duration.ofNanos(now - submittedNanos), preemptions, Optional.ofNullable(error), context);
         // the handle first: whoever counts requests in flight (a serving mode) must see this one
         // end before its client does, or the client's next request may find it still counted
         completion.complete(c);

@@ -25,6 +25,8 @@ final class FakeKvCache implements KvCache {
     int free;
     final KvCacheSpec spec;
     final List<Seq> open = Collections.synchronizedList(new ArrayList<>());
+    /** Every sequence ever opened, in order. */
+    final List<Seq> opened = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger allocFailures = new AtomicInteger();
     volatile boolean closed;
 
@@ -41,6 +43,9 @@ final class FakeKvCache implements KvCache {
         int[] slots = new int[0];
         int length;
         int capacity;
+        /** The most slots it ever held (a sliding window must stay within its size). */
+        int maxLength;
+        int discarded;
         volatile boolean valid = true;
         boolean released;
 
@@ -104,7 +109,24 @@ final class FakeKvCache implements KvCache {
                 }
             }
             length += count;
+            maxLength = Math.max(maxLength, length);
         }
+    }
+
+    @Override
+    public synchronized void discard(KvSequence sequence, int from, int to) {
+        Seq s = (Seq) sequence;
+        s.check();
+        if (from < 0 || from >= to || from % blockSize != 0 || to % blockSize != 0 || to > s.length / blockSize * blockSize) {
+            throw new IllegalArgumentException("[" + from + ", " + to + ") of " + s.length);
+        }
+        int d = to - from;
+        System.arraycopy(s.slots, to, s.slots, from, s.capacity - to);
+        s.length -= d;
+        s.capacity -= d;
+        s.slots = java.util.Arrays.copyOf(s.slots, s.capacity);
+        s.discarded += d;
+        free += d / blockSize;
     }
 
     @Override public KvCacheSpec spec() { return spec; }
@@ -117,6 +139,7 @@ final class FakeKvCache implements KvCache {
         }
         Seq s = new Seq(sequenceId, options);
         open.add(s);
+        opened.add(s);
         return s;
     }
 

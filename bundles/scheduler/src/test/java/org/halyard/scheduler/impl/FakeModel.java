@@ -15,6 +15,7 @@ import org.halyard.engine.api.StepResult;
 import org.halyard.engine.api.TokenLogprob;
 import org.halyard.engine.api.Tokenizer;
 import org.halyard.kvcache.api.KvLayout;
+import org.halyard.kvcache.api.KvSequence;
 
 /**
  * A model whose next token is a deterministic function of the keys and values in its KV
@@ -41,6 +42,10 @@ final class FakeModel implements Model {
     volatile IntPredicate poison = t -> false;
     /** Emits these bytes in order instead of the rule (when non-null). */
     volatile byte[] script;
+    /** Whether {@link #shiftPositions} works (a RoPE model) or refuses (it cannot slide). */
+    volatile boolean shiftable = true;
+    /** Every shift: {from, to, delta}. */
+    final List<int[]> shifts = new CopyOnWriteArrayList<>();
 
     FakeModel(String name, int context) {
         this.name = name;
@@ -86,6 +91,38 @@ final class FakeModel implements Model {
         return new KvLayout(1, 1, 8);
     }
 
+    /**
+     * What the model outputs greedily when its window slides as the scheduler slides it: before
+     * a token is fed into a full window, {@code slide} slots after the {@code sinks} go.
+     */
+    static int[] slidingReference(int[] prompt, int n, int window, int sinks, int slide) {
+        List<Integer> slots = new ArrayList<>();
+        int[] seq = java.util.Arrays.copyOf(prompt, prompt.length + n);
+        for (int i = 0; i < prompt.length + n - 1; i++) {
+            if (slots.size() >= window) {
+                slots.subList(sinks, sinks + slide).clear();
+            }
+            slots.add(seq[i]);
+            if (i >= prompt.length - 1) {
+                int[] seen = slots.stream().mapToInt(Integer::intValue).toArray();
+                seq[i + 1] = next(seen, seen.length);
+            }
+        }
+        return java.util.Arrays.copyOfRange(seq, prompt.length, prompt.length + n);
+    }
+
+    @Override
+    public boolean shiftPositions(KvSequence kv, int from, int to, int delta) {
+        if (!shiftable) {
+            return false;
+        }
+        if (from < 0 || to > kv.length() || from > to) {
+            throw new IndexOutOfBoundsException("[" + from + ", " + to + ") of " + kv.length());
+        }
+        shifts.add(new int[] {from, to, delta});
+        return true;
+    }
+
     @Override
     public StepResult step(List<StepEntry> entries) {
         Semaphore g = gate;
@@ -117,14 +154,14 @@ final class FakeModel implements Model {
         for (int k = 0; k < entries.size(); k++) {
             StepEntry e = entries.get(k);
             FakeKvCache.Seq kv = (FakeKvCache.Seq) e.kv();
-            if (kv.length() != e.start()) {
-                throw new IllegalArgumentException("entry starts at " + e.start() + " but KV holds " + kv.length());
+            if (kv.length() != e.slot()) {
+                throw new IllegalArgumentException("entry starts at slot " + e.slot() + " but KV holds " + kv.length());
             }
             for (int t = e.start(); t < e.start() + e.count(); t++) {
-                kv.put(t, e.sequence().token(t));
+                kv.put(e.slot() + t - e.start(), e.sequence().token(t));
             }
             if (e.sample()) {
-                int end = e.start() + e.count();
+                int end = e.slot() + e.count();
                 int[] seen = new int[end];
                 for (int t = 0; t < end; t++) {
                     seen[t] = kv.get(t);

@@ -29,6 +29,8 @@ public final class GenerationRequest {
     private final Instant deadline;
     private final List<LogitsProcessor> logitsProcessors;
     private final Map<String, String> attributes;
+    private final ContextPolicy context;
+    private final KvPolicy kv;
 
     private GenerationRequest(Builder b) {
         this.requestId = Objects.requireNonNull(b.requestId, "requestId");
@@ -49,6 +51,8 @@ public final class GenerationRequest {
         this.deadline = b.deadline;
         this.logitsProcessors = List.copyOf(b.logitsProcessors);
         this.attributes = Map.copyOf(b.attributes);
+        this.context = b.context;
+        this.kv = b.kv;
     }
 
     /** A builder for a request on {@code model} with the given prompt tokens. */
@@ -61,7 +65,7 @@ public final class GenerationRequest {
         return new Builder(requestId, model, prompt).mode(mode).tenant(tenant).priority(priority)
                 .criticality(criticality).quota(quota).maxTokens(maxTokens).sampling(sampling).stop(stop)
                 .ignoreEos(ignoreEos).deadline(deadline).logitsProcessors(logitsProcessors)
-                .attributes(attributes);
+                .attributes(attributes).context(context).kv(kv);
     }
 
     /** The request's id, unique on this node. */
@@ -115,6 +119,16 @@ public final class GenerationRequest {
     /** Further small facts (response format, client labels) for plugins. */
     public Map<String, String> attributes() { return attributes; }
 
+    /**
+     * What to do when the prompt plus {@code maxTokens} exceeds the model's context; null until
+     * someone chose (the request, its API key, else its serving mode), and REJECT for the
+     * scheduler when nobody did.
+     */
+    public ContextPolicy context() { return context; }
+
+    /** How its keys and values are stored, as its serving mode chose; null for the scheduler's defaults. */
+    public KvPolicy kv() { return kv; }
+
     @Override
     public String toString() {
         return "GenerationRequest[" + requestId + " model=" + model + " mode=" + mode + " prompt="
@@ -138,6 +152,8 @@ public final class GenerationRequest {
         private Instant deadline;
         private List<LogitsProcessor> logitsProcessors = List.of();
         private Map<String, String> attributes = Map.of();
+        private ContextPolicy context;
+        private KvPolicy kv;
 
         private Builder(String requestId, String model, int[] prompt) {
             this.requestId = requestId;
@@ -157,6 +173,10 @@ public final class GenerationRequest {
         public Builder deadline(Instant v) { this.deadline = v; return this; }
         public Builder logitsProcessors(List<LogitsProcessor> v) { this.logitsProcessors = List.copyOf(v); return this; }
         public Builder attributes(Map<String, String> v) { this.attributes = Map.copyOf(v); return this; }
+        /** The context policy, or null to leave the choice to the API key or the serving mode. */
+        public Builder context(ContextPolicy v) { this.context = v; return this; }
+        /** The KV storage, or null for the scheduler's defaults. */
+        public Builder kv(KvPolicy v) { this.kv = v; return this; }
 
         /** The request; throws IllegalArgumentException on values out of range. */
         public GenerationRequest build() {

@@ -23,6 +23,14 @@ public interface ServingMode {
     ModeLimits limits();
 
     /**
+     * The context policy of this mode's requests when neither the request nor its API key names
+     * one (the REST API checks the context up front only under REJECT).
+     */
+    default ContextPolicy contextPolicy() {
+        return ContextPolicy.REJECT;
+    }
+
+    /**
      * Admits and submits a request: checks the kill switch, limits, the caller's quota and the
      * queue bounds, then hands it to the scheduler with this mode's priority.
      *

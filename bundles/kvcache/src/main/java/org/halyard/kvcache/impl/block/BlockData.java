@@ -79,6 +79,17 @@ public abstract class BlockData {
         throw new IllegalStateException("block is sealed");
     }
 
+    /**
+     * Overwrites token {@code t}'s key row of one head ({@code headDim} values): how a key
+     * rewrite ({@code KvSequence.rewriteKeys}) changes an open block, or the open copy of a
+     * sealed one.
+     *
+     * @throws IllegalStateException when the block is sealed
+     */
+    public void writeKey(int layer, int head, int t, float[] k, int kOff) {
+        throw new IllegalStateException("block is sealed");
+    }
+
     /** {@code out[outOff + t - t0] = q · K[layer][head][t]} for tokens {@code [t0, t1)} of this block. */
     public abstract void keyDots(int layer, int head, float[] q, int qOff, int t0, int t1, float[] out, int outOff);
 

@@ -61,6 +61,17 @@ final class F16HeapBlock extends BlockData {
     }
 
     @Override
+    public void writeKey(int layer, int head, int t, float[] kIn, int kOff) {
+        if (!writable) {
+            throw new IllegalStateException("block is sealed");
+        }
+        int row = shape.row(layer, head, t);
+        for (int i = 0; i < shape.headDim(); i++) {
+            k[row + i] = Half.fromFloat(kIn[kOff + i]);
+        }
+    }
+
+    @Override
     public void keyDots(int layer, int head, float[] q, int qOff, int t0, int t1, float[] out, int outOff) {
         checkTokens(t0, t1);
         int hd = shape.headDim();

@@ -62,6 +62,14 @@ final class F32HeapBlock extends BlockData {
     }
 
     @Override
+    public void writeKey(int layer, int head, int t, float[] kIn, int kOff) {
+        if (!writable) {
+            throw new IllegalStateException("block is sealed");
+        }
+        System.arraycopy(kIn, kOff, k, shape.row(layer, head, t), shape.headDim());
+    }
+
+    @Override
     public void keyDots(int layer, int head, float[] q, int qOff, int t0, int t1, float[] out, int outOff) {
         checkTokens(t0, t1);
         int hd = shape.headDim();
