@@ -2,8 +2,6 @@ package org.halyard.mode.interactive;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.halyard.safety.api.Kill;
@@ -15,7 +13,7 @@ import org.halyard.serving.api.GenerationListener;
 import org.halyard.serving.api.GenerationRequest;
 import org.halyard.serving.api.ModeLimits;
 import org.halyard.serving.api.PriorityClass;
-import org.halyard.serving.api.Quota;
+import org.halyard.serving.api.QuotaLedger;
 import org.halyard.serving.api.RejectedException;
 import org.halyard.serving.api.RejectedException.Reason;
 import org.halyard.serving.api.Scheduler;
@@ -46,30 +44,21 @@ final class Admission {
 
     private final String mode;
     private final PriorityClass priority;
-    private final LongSupplier nanoClock;
     private final Object lock = new Object();
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Per tenant; tenants are API key names, so this holds at most one entry per configured key. */
-    private final Map<String, Caller> callers = new ConcurrentHashMap<>();
+    private final QuotaLedger quotas;
 
     Admission(String mode, PriorityClass priority, LongSupplier nanoClock) {
         this.mode = mode;
         this.priority = priority;
-        this.nanoClock = nanoClock;
+        this.quotas = new QuotaLedger(nanoClock);
     }
 
     int inFlight() {
         return inFlight.get();
     }
 
-    /** What one caller used: requests in flight and two token buckets. */
-    static final class Caller {
-        final AtomicInteger inFlight = new AtomicInteger();
-        double requestTokens;
-        double tokenTokens;
-        long refilledNanos;
-        boolean primed;
-    }
 
     GenerationHandle admit(GenerationRequest request, GenerationListener listener, Policy policy,
             Scheduler scheduler, KillSwitch kill) throws RejectedException {
@@ -93,8 +82,6 @@ final class Admission {
             throw new RejectedException(Reason.INVALID, "max_tokens is " + request.maxTokens() + "; the " + mode
                     + " mode allows at most " + limits.maxOutputTokens() + ".");
         }
-        Quota quota = request.quota();
-        Caller caller = quota.unlimited() ? null : callers.computeIfAbsent(request.tenant(), t -> new Caller());
         long cost = (long) request.promptLength() + request.maxTokens();
         GenerationRequest.Builder b = request.toBuilder().mode(mode).priority(priority);
         if (request.deadline() == null && !policy.defaultDeadline().isZero()) {
@@ -103,29 +90,24 @@ final class Admission {
         GenerationRequest admitted = b.build();
         GenerationHandle handle;
         synchronized (lock) {
-            if (caller != null) {
-                takeQuota(caller, quota, cost);
-            }
+            QuotaLedger.Entry quota = quotas.take(request.tenant(), request.quota(), cost);
             try {
                 checkLoad(request, policy, scheduler);
                 handle = scheduler.submit(admitted, listener);
             } catch (RejectedException | RuntimeException e) {
-                if (caller != null) {
-                    giveBack(caller, quota, cost);
+                if (quota != null) {
+                    quota.refund();
                 }
                 throw e;
             }
             inFlight.incrementAndGet();
-            if (caller != null) {
-                caller.inFlight.incrementAndGet();
-            }
+            handle.completion().whenComplete((c, e) -> {
+                inFlight.decrementAndGet();
+                if (quota != null) {
+                    quota.release();
+                }
+            });
         }
-        handle.completion().whenComplete((c, e) -> {
-            inFlight.decrementAndGet();
-            if (caller != null) {
-                caller.inFlight.decrementAndGet();
-            }
-        });
         return handle;
     }
 
@@ -161,71 +143,4 @@ final class Admission {
         return new RejectedException(Reason.OVERLOAD, message, Duration.ofSeconds(Math.max(1, Math.min(30, seconds))));
     }
 
-    /** Takes from the caller's buckets, or throws QUOTA saying when enough will be there. */
-    private void takeQuota(Caller c, Quota q, long cost) throws RejectedException {
-        synchronized (c) {
-            refill(c, q);
-            if (q.concurrentRequests() > 0 && c.inFlight.get() >= q.concurrentRequests()) {
-                throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.concurrentRequests()
-                        + " requests at once and that many are running; wait for one to finish.", Duration.ofSeconds(1));
-            }
-            if (q.requestsPerMinute() > 0 && c.requestTokens < 1) {
-                throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.requestsPerMinute()
-                        + " requests per minute and they are used up; retry after the Retry-After interval.",
-                        wait(1 - c.requestTokens, q.requestsPerMinute()));
-            }
-            if (q.tokensPerMinute() > 0) {
-                if (cost > q.tokensPerMinute()) {
-                    throw new RejectedException(Reason.INVALID, "The prompt plus max_tokens (" + cost
-                            + " tokens) exceeds your API key's " + q.tokensPerMinute()
-                            + " tokens per minute; lower max_tokens or shorten the prompt.");
-                }
-                if (c.tokenTokens < cost) {
-                    throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.tokensPerMinute()
-                            + " tokens per minute (prompt plus max_tokens) and this request needs " + cost
-                            + " more than remain; retry after the Retry-After interval.",
-                            wait(cost - c.tokenTokens, q.tokensPerMinute()));
-                }
-                c.tokenTokens -= cost;
-            }
-            if (q.requestsPerMinute() > 0) {
-                c.requestTokens -= 1;
-            }
-        }
-    }
-
-    private void giveBack(Caller c, Quota q, long cost) {
-        synchronized (c) {
-            if (q.tokensPerMinute() > 0) {
-                c.tokenTokens = Math.min(q.tokensPerMinute(), c.tokenTokens + cost);
-            }
-            if (q.requestsPerMinute() > 0) {
-                c.requestTokens = Math.min(q.requestsPerMinute(), c.requestTokens + 1);
-            }
-        }
-    }
-
-    private void refill(Caller c, Quota q) {
-        long now = nanoClock.getAsLong();
-        if (!c.primed) {
-            c.requestTokens = q.requestsPerMinute();
-            c.tokenTokens = q.tokensPerMinute();
-            c.refilledNanos = now;
-            c.primed = true;
-            return;
-        }
-        double minutes = (now - c.refilledNanos) / 60e9;
-        c.refilledNanos = now;
-        c.requestTokens = Math.min(q.requestsPerMinute(), c.requestTokens + minutes * q.requestsPerMinute());
-        c.tokenTokens = Math.min(q.tokensPerMinute(), c.tokenTokens + minutes * q.tokensPerMinute());
-    }
-
-    private static Duration wait(double missing, long perMinute) {
-        double seconds = missing * 60.0 / perMinute;
-        return Duration.ofSeconds(Math.max(1, (long) Math.ceil(seconds)));
-    }
-
-    int callers() {
-        return callers.size();
-    }
 }

@@ -2,8 +2,6 @@ package org.halyard.mode.ultralong;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.halyard.kvcache.api.KvDType;
@@ -18,7 +16,7 @@ import org.halyard.serving.api.GenerationListener;
 import org.halyard.serving.api.GenerationRequest;
 import org.halyard.serving.api.KvPolicy;
 import org.halyard.serving.api.PriorityClass;
-import org.halyard.serving.api.Quota;
+import org.halyard.serving.api.QuotaLedger;
 import org.halyard.serving.api.RejectedException;
 import org.halyard.serving.api.RejectedException.Reason;
 import org.halyard.serving.api.Scheduler;
@@ -54,29 +52,20 @@ final class UltraLongAdmission {
     }
 
     private final String mode;
-    private final LongSupplier nanoClock;
     private final Object lock = new Object();
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Per tenant; tenants are API key names, so at most one entry per configured key. */
-    private final Map<String, Caller> callers = new ConcurrentHashMap<>();
+    private final QuotaLedger quotas;
 
     UltraLongAdmission(String mode, LongSupplier nanoClock) {
         this.mode = mode;
-        this.nanoClock = nanoClock;
+        this.quotas = new QuotaLedger(nanoClock);
     }
 
     int inFlight() {
         return inFlight.get();
     }
 
-    /** What one caller used: requests in flight and two token buckets refilled continuously. */
-    static final class Caller {
-        final AtomicInteger inFlight = new AtomicInteger();
-        double requests;
-        double tokens;
-        long refilledNanos;
-        boolean primed;
-    }
 
     /**
      * The request's context policy with the mode's sinks, window and slide where it left them
@@ -150,8 +139,6 @@ final class UltraLongAdmission {
                         + "shorten the prompt, or use context_policy slide."));
             }
         }
-        Quota quota = request.quota();
-        Caller caller = quota.unlimited() ? null : callers.computeIfAbsent(request.tenant(), t -> new Caller());
         long cost = (long) request.promptLength() + request.maxTokens();
         GenerationRequest.Builder b = request.toBuilder().mode(mode).priority(PriorityClass.ULTRA_LONG).context(context)
                 .kv(new KvPolicy(policy.dtype(), policy.offload(), policy.maxBytesPerSequence()));
@@ -170,28 +157,23 @@ final class UltraLongAdmission {
                         + "are in flight; retry after the Retry-After interval.",
                         Duration.ofSeconds(Math.max(1, Math.min(60, seconds))));
             }
-            if (caller != null) {
-                takeQuota(caller, quota, cost);
-            }
+            QuotaLedger.Entry quota = quotas.take(request.tenant(), request.quota(), cost);
             try {
                 handle = scheduler.submit(admitted, listener);
             } catch (RejectedException | RuntimeException e) {
-                if (caller != null) {
-                    giveBack(caller, quota, cost);
+                if (quota != null) {
+                    quota.refund();
                 }
                 throw e;
             }
             inFlight.incrementAndGet();
-            if (caller != null) {
-                caller.inFlight.incrementAndGet();
-            }
+            handle.completion().whenComplete((c, e) -> {
+                inFlight.decrementAndGet();
+                if (quota != null) {
+                    quota.release();
+                }
+            });
         }
-        handle.completion().whenComplete((c, e) -> {
-            inFlight.decrementAndGet();
-            if (caller != null) {
-                caller.inFlight.decrementAndGet();
-            }
-        });
         return handle;
     }
 
@@ -200,66 +182,4 @@ final class UltraLongAdmission {
                 : String.format(java.util.Locale.ROOT, "%.1f KiB", bytes / 1024.0);
     }
 
-    /** Takes from the caller's buckets, or throws QUOTA saying when enough will be there. */
-    private void takeQuota(Caller c, Quota q, long cost) throws RejectedException {
-        synchronized (c) {
-            refill(c, q);
-            if (q.concurrentRequests() > 0 && c.inFlight.get() >= q.concurrentRequests()) {
-                throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.concurrentRequests()
-                        + " requests at once and that many are running; wait for one to finish.", Duration.ofSeconds(1));
-            }
-            if (q.requestsPerMinute() > 0 && c.requests < 1) {
-                throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.requestsPerMinute()
-                        + " requests per minute and they are used up; retry after the Retry-After interval.",
-                        wait(1 - c.requests, q.requestsPerMinute()));
-            }
-            if (q.tokensPerMinute() > 0) {
-                if (cost > q.tokensPerMinute()) {
-                    throw new RejectedException(Reason.INVALID, "The prompt plus max_tokens (" + cost
-                            + " tokens) exceeds your API key's " + q.tokensPerMinute()
-                            + " tokens per minute; lower max_tokens or shorten the prompt.");
-                }
-                if (c.tokens < cost) {
-                    throw new RejectedException(Reason.QUOTA, "Your API key allows " + q.tokensPerMinute()
-                            + " tokens per minute (prompt plus max_tokens) and this request needs " + cost
-                            + " more than remain; retry after the Retry-After interval.",
-                            wait(cost - c.tokens, q.tokensPerMinute()));
-                }
-                c.tokens -= cost;
-            }
-            if (q.requestsPerMinute() > 0) {
-                c.requests -= 1;
-            }
-        }
-    }
-
-    private void giveBack(Caller c, Quota q, long cost) {
-        synchronized (c) {
-            if (q.tokensPerMinute() > 0) {
-                c.tokens = Math.min(q.tokensPerMinute(), c.tokens + cost);
-            }
-            if (q.requestsPerMinute() > 0) {
-                c.requests = Math.min(q.requestsPerMinute(), c.requests + 1);
-            }
-        }
-    }
-
-    private void refill(Caller c, Quota q) {
-        long now = nanoClock.getAsLong();
-        if (!c.primed) {
-            c.requests = q.requestsPerMinute();
-            c.tokens = q.tokensPerMinute();
-            c.refilledNanos = now;
-            c.primed = true;
-            return;
-        }
-        double minutes = (now - c.refilledNanos) / 60e9;
-        c.refilledNanos = now;
-        c.requests = Math.min(q.requestsPerMinute(), c.requests + minutes * q.requestsPerMinute());
-        c.tokens = Math.min(q.tokensPerMinute(), c.tokens + minutes * q.tokensPerMinute());
-    }
-
-    private static Duration wait(double missing, long perMinute) {
-        return Duration.ofSeconds(Math.max(1, (long) Math.ceil(missing * 60.0 / perMinute)));
-    }
 }

@@ -513,6 +513,9 @@ final class EngineLoop implements Runnable {
                 return budget; // this step has its share of this class's work; lower classes may still start
             }
             if (!openKv(s, st)) {
+                if (!s.isDone()) {
+                    return -1; // still waiting: the KV cache is being replaced
+                }
                 continue; // it was ended
             }
             int n = fitWindow(s, classCap(s, Math.min(s.pending(), Math.min(budget, st.maxPrefillChunkTokens()))));
@@ -604,7 +607,11 @@ final class EngineLoop implements Runnable {
         return true;
     }
 
-    /** Opens the KV sequence of a waiting request (sharing a cached prefix); ends it on failure. */
+    /**
+     * Opens the KV sequence of a waiting request (sharing a cached prefix); ends it on failure,
+     * except when the cache went away with a KV Cache++ being replaced: then the request keeps
+     * waiting. False in both cases.
+     */
     private boolean openKv(Sequence s, Settings st) {
         if (s.kv != null && !s.kv.valid()) {
             dropKv(s);
@@ -635,6 +642,13 @@ final class EngineLoop implements Runnable {
                     s.cachedTokens = Math.min(s.kv.cachedPrefixLength(), s.promptLength());
                 }
             } catch (RuntimeException e) {
+                if (s.kv == null && services.kvCacheManager() != lease.manager) {
+                    // KV Cache++ is being replaced and its caches closed under this step: not the
+                    // request's fault; it waits for the next cache (ensureCache re-leases)
+                    LOG.info("Engine loop {}: the KV cache went away while opening {}; waiting for the next one",
+                            name, s.requestId());
+                    return false;
+                }
                 LOG.warn("Engine loop {}: opening a KV sequence for {} failed", name, s.requestId(), e);
                 end(s, FinishReason.ERROR, "the KV cache could not hold the request: " + e.getMessage());
                 return false;

@@ -187,10 +187,15 @@ class BatchSchedulerTest {
     @Test
     void longPromptIsPrefilledInChunksWhileOthersKeepDecoding() throws Exception {
         start(settings(16, 8, 8));
+        // r1 must still be decoding while the long prompt is fed: hold the first step until the
+        // long prompt is queued (on a slow machine r1 could otherwise finish its 60 tokens first)
+        model.gate = new Semaphore(0);
         Recorder decoding = run(request("hi", 60).build());
-        assertTrue(decoding.firstToken.await(5, TimeUnit.SECONDS));
+        awaitStepBlocked();
         GenerationRequest longOne = request("x".repeat(100), 4).build();
         Recorder rec = run(longOne);
+        model.gate.release(100_000);
+        assertTrue(decoding.firstToken.await(5, TimeUnit.SECONDS));
         rec.await();
         decoding.await();
         assertArrayEquals(FakeModel.reference(longOne.prompt(), 4), rec.ids());
@@ -515,7 +520,10 @@ class BatchSchedulerTest {
         assertTrue(rec.firstToken.await(5, TimeUnit.SECONDS));
         FakeKvCache old = kv.last();
         FakeKvCache.Manager next = new FakeKvCache.Manager(4, 1024);
-        old.close(); // the old KV Cache++ bundle drops its caches as it stops
+        // as DS does when the KV Cache++ bundle is updated: its service goes (the scheduler is
+        // unbound), the stopping component closes its caches, then the new revision's service comes
+        scheduler.setKvCacheManager(null);
+        old.close();
         scheduler.setKvCacheManager(next);
         Completion c = rec.await();
         assertEquals(FinishReason.LENGTH, c.reason());
