@@ -329,6 +329,7 @@ class BatchSchedulerTest {
         start(settings(64, 1, 64));
         model.gate = new Semaphore(0);
         Recorder first = run(request("first", 3).priority(PriorityClass.BATCH).build());
+        awaitStepBlocked(); // "first" holds the only slot; the other two wait
         Recorder batch = run(request("batch", 3).priority(PriorityClass.BATCH).build());
         Recorder inter = run(request("interactive", 3).build());
         model.gate.release(100_000);
@@ -360,6 +361,7 @@ class BatchSchedulerTest {
         start();
         model.gate = new Semaphore(0);
         Recorder running = run(request("one", 3).build());
+        awaitStepBlocked(); // "one" is in a step; "two" can only queue
         Recorder queued = new Recorder();
         GenerationHandle h = scheduler.submit(request("two", 3).build(), queued);
         h.cancel();
