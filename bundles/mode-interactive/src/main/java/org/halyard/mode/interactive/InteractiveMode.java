@@ -13,8 +13,8 @@ import org.halyard.serving.api.GenerationRequest;
 import org.halyard.serving.api.ModeLimits;
 import org.halyard.serving.api.PriorityClass;
 import org.halyard.serving.api.RejectedException;
-import org.halyard.serving.api.RejectedException.Reason;
 import org.halyard.serving.api.Scheduler;
+import org.halyard.serving.api.SchedulerSlot;
 import org.halyard.serving.api.ServingMode;
 import org.halyard.telemetry.api.Outcome;
 import org.halyard.telemetry.api.RequestRecord;
@@ -89,9 +89,8 @@ public class InteractiveMode implements ServingMode, HealthContributor {
     private final Admission admission = new Admission(NAME, PriorityClass.INTERACTIVE, System::nanoTime);
     private volatile Admission.Policy policy;
     private volatile long schedulerWaitMillis;
-    private final Object schedulerChanged = new Object();
 
-    private volatile Scheduler scheduler;
+    private final SchedulerSlot scheduler = new SchedulerSlot();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -126,16 +125,11 @@ public class InteractiveMode implements ServingMode, HealthContributor {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindScheduler(Scheduler s) {
-        scheduler = s;
-        synchronized (schedulerChanged) {
-            schedulerChanged.notifyAll();
-        }
+        scheduler.bind(s);
     }
 
     void unbindScheduler(Scheduler s) {
-        if (scheduler == s) {
-            scheduler = null;
-        }
+        scheduler.unbind(s);
     }
 
     @Override
@@ -157,37 +151,11 @@ public class InteractiveMode implements ServingMode, HealthContributor {
     public GenerationHandle submit(GenerationRequest request, GenerationListener listener) throws RejectedException {
         Instant start = Instant.now();
         try {
-            return admission.admit(request, listener, policy, awaitScheduler(), killSwitch);
+            return admission.admit(request, listener, policy, scheduler.await(schedulerWaitMillis), killSwitch);
         } catch (RejectedException e) {
             record(request, start, e);
             throw e;
         }
-    }
-
-    /** The scheduler, waiting for one while it is being replaced. */
-    private Scheduler awaitScheduler() throws RejectedException {
-        Scheduler s = scheduler;
-        if (s != null) {
-            return s;
-        }
-        long end = System.nanoTime() + schedulerWaitMillis * 1_000_000;
-        synchronized (schedulerChanged) {
-            while ((s = scheduler) == null) {
-                long left = (end - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
-                    throw new RejectedException(Reason.UNAVAILABLE, "No scheduler is running; retry shortly.",
-                            Duration.ofSeconds(5));
-                }
-                try {
-                    schedulerChanged.wait(Math.min(left, 100));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new RejectedException(Reason.UNAVAILABLE, "Interrupted while waiting for a scheduler.",
-                            Duration.ofSeconds(1));
-                }
-            }
-        }
-        return s;
     }
 
     private void record(GenerationRequest r, Instant start, RejectedException e) {
@@ -210,7 +178,7 @@ public class InteractiveMode implements ServingMode, HealthContributor {
         ModeLimits l = policy.limits();
         Map<String, String> attrs = Map.of("inFlight", Integer.toString(admission.inFlight()),
                 "maxRunning", Integer.toString(l.maxRunning()), "maxQueuedRequests", Integer.toString(l.maxQueuedRequests()));
-        if (scheduler == null) {
+        if (scheduler.current() == null) {
             return List.of(new Health("mode/interactive", Health.Status.DEGRADED, false, "waiting for a scheduler", attrs));
         }
         return List.of(new Health("mode/interactive", Health.Status.UP, true,

@@ -20,8 +20,8 @@ import org.halyard.serving.api.GenerationRequest;
 import org.halyard.serving.api.ModeLimits;
 import org.halyard.serving.api.PriorityClass;
 import org.halyard.serving.api.RejectedException;
-import org.halyard.serving.api.RejectedException.Reason;
 import org.halyard.serving.api.Scheduler;
+import org.halyard.serving.api.SchedulerSlot;
 import org.halyard.serving.api.ServingMode;
 import org.halyard.telemetry.api.Outcome;
 import org.halyard.telemetry.api.RequestRecord;
@@ -116,10 +116,9 @@ public class UltraLongMode implements ServingMode, HealthContributor {
     private final UltraLongAdmission admission = new UltraLongAdmission(NAME, System::nanoTime);
     private volatile UltraLongAdmission.Policy policy;
     private volatile long schedulerWaitMillis;
-    private final Object schedulerChanged = new Object();
     private final List<Model> models = new CopyOnWriteArrayList<>();
 
-    private volatile Scheduler scheduler;
+    private final SchedulerSlot scheduler = new SchedulerSlot();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -169,16 +168,11 @@ public class UltraLongMode implements ServingMode, HealthContributor {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindScheduler(Scheduler s) {
-        scheduler = s;
-        synchronized (schedulerChanged) {
-            schedulerChanged.notifyAll();
-        }
+        scheduler.bind(s);
     }
 
     void unbindScheduler(Scheduler s) {
-        if (scheduler == s) {
-            scheduler = null;
-        }
+        scheduler.unbind(s);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -217,7 +211,7 @@ public class UltraLongMode implements ServingMode, HealthContributor {
     public GenerationHandle submit(GenerationRequest request, GenerationListener listener) throws RejectedException {
         Instant start = Instant.now();
         try {
-            return admission.admit(request, listener, policy, shape(request.model()), awaitScheduler(), killSwitch);
+            return admission.admit(request, listener, policy, shape(request.model()), scheduler.await(schedulerWaitMillis), killSwitch);
         } catch (RejectedException e) {
             record(request, start, e);
             throw e;
@@ -244,32 +238,6 @@ public class UltraLongMode implements ServingMode, HealthContributor {
         return null;
     }
 
-    /** The scheduler, waiting for one while it is being replaced. */
-    private Scheduler awaitScheduler() throws RejectedException {
-        Scheduler s = scheduler;
-        if (s != null) {
-            return s;
-        }
-        long end = System.nanoTime() + schedulerWaitMillis * 1_000_000;
-        synchronized (schedulerChanged) {
-            while ((s = scheduler) == null) {
-                long left = (end - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
-                    throw new RejectedException(Reason.UNAVAILABLE, "No scheduler is running; retry shortly.",
-                            Duration.ofSeconds(5));
-                }
-                try {
-                    schedulerChanged.wait(Math.min(left, 100));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new RejectedException(Reason.UNAVAILABLE, "Interrupted while waiting for a scheduler.",
-                            Duration.ofSeconds(1));
-                }
-            }
-        }
-        return s;
-    }
-
     private void record(GenerationRequest r, Instant start, RejectedException e) {
         Telemetry t = telemetry;
         if (t == null) {
@@ -292,7 +260,7 @@ public class UltraLongMode implements ServingMode, HealthContributor {
                 "maxConcurrentSequences", Integer.toString(p.maxConcurrentSequences()),
                 "maxBytesPerSequence", Long.toString(p.maxBytesPerSequence()), "kvDType", p.dtype().name(),
                 "offload", Boolean.toString(p.offload()), "contextPolicy", p.context().overflow().apiName());
-        if (scheduler == null) {
+        if (scheduler.current() == null) {
             return List.of(new Health("mode/ultra-long", Health.Status.DEGRADED, false, "waiting for a scheduler", attrs));
         }
         return List.of(new Health("mode/ultra-long", Health.Status.UP, true,
